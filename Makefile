@@ -1,0 +1,36 @@
+# agent_service.platform: one entry point for building, running and testing.
+# `make up` deploys on the local test bed, `make test` runs everything.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+include versions.env
+
+ROOT        := $(CURDIR)
+# Build caches live outside the checkout so that fresh clones (CI) reuse them.
+CACHE_DIR   ?= $(HOME)/.cache/agent-service-platform
+BIN_DIR     ?= $(CACHE_DIR)/bin
+VENV        ?= $(ROOT)/.venv
+RESULTS     ?= $(ROOT)/.results
+PY          := $(VENV)/bin/python
+CHECK       := python3 $(ROOT)/scripts/check.py
+export CACHE_DIR BIN_DIR VENV RESULTS
+export PATH := $(BIN_DIR):$(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.cache/collections
+export ANSIBLE_HOME := $(ROOT)/.cache/ansible
+
+# Stages of `make test`, in this order. Each mk/*.mk that defines a stage target
+# registers it with `DEFINED_STAGES += <stage>`; only registered stages run.
+ALL_STAGES  := lint unit sanity chart-test app-test monitoring-test testbed-test e2e
+TEST_STAGES  = $(filter $(DEFINED_STAGES),$(ALL_STAGES))
+
+.PHONY: help test venv clean-results
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+test: ## run every test stage and print "N passed, N failed"
+	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	@python3 scripts/run_stages.py $(TEST_STAGES)
+
+include $(sort $(wildcard mk/*.mk))
