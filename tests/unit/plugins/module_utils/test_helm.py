@@ -1,0 +1,289 @@
+"""Unit tests for plugins/module_utils/helm.py: the helm runner and the rollback planner.
+
+Pure logic is tested with a recording stand-in for run_command; the version
+probe also runs against the real helm 3 and helm 4 binaries when they are built.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[4]
+_COLL = ROOT / ".cache" / "collections"
+_LINK = _COLL / "ansible_collections" / "agent_service" / "platform"
+if not _LINK.exists():  # same layout as `make collection`
+    _LINK.parent.mkdir(parents=True, exist_ok=True)
+    _LINK.symlink_to(ROOT)
+if str(_COLL) not in sys.path:
+    sys.path.insert(0, str(_COLL))
+
+from ansible_collections.agent_service.platform.plugins.module_utils import helm  # noqa: E402
+
+BIN_DIR = Path(os.environ.get("BIN_DIR", Path.home() / ".cache/agent-service-platform/bin"))
+
+
+class Recorder:
+    """Answers helm commands from a table keyed by the first argument."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.calls = []
+
+    def __call__(self, argv, env):
+        self.calls.append((argv, dict(env)))
+        answer = self.answers[argv[1]]
+        if callable(answer):
+            answer = answer(argv)
+        return answer
+
+
+def history(*entries):
+    return [dict(revision=rev, status=status, description=desc, chart="agent-service-0.1.0", app_version="1")
+            for rev, status, desc in entries]
+
+
+def version_answer(text):
+    return (0, text + "\n", "")
+
+
+# --- version, flag gates -------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("v3.22.0+g1a2b3c4", (3, 22, 0)),
+    ("v4.3.1", (4, 3, 1)),
+    ("v3.22", (3, 22, 0)),
+    ("version.BuildInfo{Version:\"v3.8.2\"}", (3, 8, 2)),
+])
+def test_parse_version(text, expected):
+    assert helm.parse_version(text) == expected
+
+
+def test_parse_version_garbage_is_a_clear_error():
+    with pytest.raises(helm.HelmError, match="cannot read a helm version"):
+        helm.parse_version("command not found")
+
+
+def test_version_is_cached():
+    rec = Recorder({"version": version_answer("v3.22.0")})
+    runner = helm.HelmRunner(rec, binary="/bin/helm")
+    assert runner.version() == (3, 22, 0)
+    assert runner.version() == (3, 22, 0)
+    assert len(rec.calls) == 1
+    assert rec.calls[0][0] == ["/bin/helm", "version", "--short"]
+
+
+@pytest.mark.parametrize("version, atomic, force, wait", [
+    ("v3.22.0", "--atomic", "--force", "--wait"),
+    ("v4.3.1", "--rollback-on-failure", "--force-replace", "--wait=watcher"),
+])
+def test_flag_gates(version, atomic, force, wait):
+    runner = helm.HelmRunner(Recorder({"version": version_answer(version)}))
+    assert runner.flag("atomic") == atomic
+    assert runner.flag("force") == force
+    assert runner.flag("wait") == wait
+
+
+def test_removed_and_minimum_flags():
+    v3 = helm.HelmRunner(Recorder({"version": version_answer("v3.4.0")}))
+    assert not v3.supports("--wait-for-jobs")
+    with pytest.raises(helm.HelmError, match="--wait-for-jobs is not supported by helm 3.4.0"):
+        v3.require("--wait-for-jobs")
+    v4 = helm.HelmRunner(Recorder({"version": version_answer("v4.3.1")}))
+    assert v4.supports("--wait-for-jobs")
+    assert not v4.supports("--recreate-pods")
+
+
+def test_too_old_helm_is_refused():
+    runner = helm.HelmRunner(Recorder({"version": version_answer("v3.2.0")}))
+    with pytest.raises(helm.HelmError, match="helm 3.2.0 is too old: 3.8.0 or newer is required"):
+        runner.validate_version()
+
+
+def test_failure_reports_rc_stdout_stderr_command():
+    rec = Recorder({"status": (1, "partial", "Error: boom\n")})
+    runner = helm.HelmRunner(rec, binary="helm", env={"KUBECONFIG": "/k"})
+    with pytest.raises(helm.HelmError) as err:
+        runner.run(["status", "rel"])
+    result = err.value.to_result()
+    assert result == dict(msg="helm failed (rc=1): Error: boom", rc=1, stdout="partial", stderr="Error: boom\n",
+                          command=["helm", "status", "rel"])
+    assert rec.calls[0][1] == {"KUBECONFIG": "/k"}
+
+
+def test_arguments_are_argv_not_shell():
+    rec = Recorder({"history": (0, "[]", "")})
+    runner = helm.HelmRunner(rec)
+    runner.history("rel; rm -rf /", "ns with space")
+    argv = rec.calls[0][0]
+    assert "rel; rm -rf /" in argv and "ns with space" in argv
+
+
+def test_auth_env():
+    env = helm.auth_env(dict(kubeconfig="/kc", context="ctx", host="https://h:6443", api_key="tok",
+                             ca_cert="/ca", validate_certs=False))
+    assert env == {"KUBECONFIG": "/kc", "HELM_KUBECONTEXT": "ctx", "HELM_KUBEAPISERVER": "https://h:6443",
+                   "HELM_KUBETOKEN": "tok", "HELM_KUBECAFILE": "/ca", "HELM_KUBEINSECURE_SKIP_TLS_VERIFY": "true"}
+    assert helm.auth_env(dict(validate_certs=True)) == {}
+
+
+def test_auth_spec_hides_the_token():
+    assert helm.HELM_AUTH_ARG_SPEC["api_key"]["no_log"] is True
+
+
+# --- history --------------------------------------------------------------------
+
+def test_history_sorted_and_missing_release():
+    rows = history((2, "deployed", "Upgrade complete"), (1, "superseded", "Install complete"))
+    runner = helm.HelmRunner(Recorder({"history": (0, json.dumps(rows), "")}))
+    assert [e["revision"] for e in runner.history("r", "n")] == [1, 2]
+    missing = helm.HelmRunner(Recorder({"history": (1, "", "Error: release: not found\n")}))
+    assert missing.history("r", "n") == []
+
+
+def test_history_other_errors_raise():
+    runner = helm.HelmRunner(Recorder({"history": (1, "", "Error: Kubernetes cluster unreachable\n")}))
+    with pytest.raises(helm.HelmError, match="cluster unreachable") as err:
+        runner.history("r", "n")
+    assert err.value.rc == 1
+
+
+# --- the rollback plan -------------------------------------------------------------
+
+def test_plan_previous_when_latest_is_deployed():
+    plan = helm.plan_rollback(history((1, "superseded", "Install complete"), (2, "superseded", "Upgrade complete"),
+                                      (3, "deployed", "Upgrade complete")))
+    assert (plan.changed, plan.current, plan.target) == (True, 3, 2)
+
+
+def test_plan_skips_failed_revisions():
+    plan = helm.plan_rollback(history((1, "superseded", ""), (2, "failed", ""), (3, "deployed", "")))
+    assert plan.target == 1
+
+
+@pytest.mark.parametrize("stuck", ["pending-upgrade", "pending-rollback", "failed"])
+def test_plan_unlocks_stuck_release_to_the_deployed_revision(stuck):
+    plan = helm.plan_rollback(history((1, "superseded", ""), (2, "deployed", ""), (3, stuck, "")))
+    assert (plan.changed, plan.target, plan.current_status) == (True, 2, stuck)
+    assert stuck in plan.reason
+
+
+def test_plan_pending_install_has_nothing_to_return_to():
+    with pytest.raises(helm.HelmError, match="no deployed revision to roll back to; uninstall it instead"):
+        helm.plan_rollback(history((1, "pending-install", "Initial install underway")))
+
+
+def test_plan_only_one_good_revision():
+    with pytest.raises(helm.HelmError, match="nothing older"):
+        helm.plan_rollback(history((1, "deployed", "Install complete")))
+
+
+def test_plan_missing_release_and_revision():
+    with pytest.raises(helm.HelmError, match="release not found"):
+        helm.plan_rollback([])
+    with pytest.raises(helm.HelmError, match=r"revision 9 not found; the release has revisions 1, 2"):
+        helm.plan_rollback(history((1, "superseded", ""), (2, "deployed", "")), revision=9)
+
+
+def test_plan_explicit_revision_is_idempotent():
+    rows = history((1, "superseded", ""), (2, "superseded", ""), (3, "deployed", "Rollback to 1"))
+    assert helm.plan_rollback(rows, revision=1).changed is False
+    assert helm.plan_rollback(rows, revision=2).changed is True
+    assert helm.plan_rollback(rows, revision=3).changed is False
+
+
+def test_plan_revision_zero_means_previous():
+    rows = history((1, "superseded", ""), (2, "deployed", ""))
+    assert helm.plan_rollback(rows, revision=0).target == 1
+
+
+# --- command building and the whole run ------------------------------------------
+
+PARAMS = dict(release_name="agent-service", release_namespace="dev", revision=None, wait=True, wait_for_jobs=True,
+              timeout="2m0s", force=True, cleanup_on_fail=True, disable_hook=True, history_max=5)
+
+
+@pytest.mark.parametrize("version, wait, force", [("v3.22.0", "--wait", "--force"),
+                                                  ("v4.3.1", "--wait=watcher", "--force-replace")])
+def test_rollback_args_per_version(version, wait, force):
+    runner = helm.HelmRunner(Recorder({"version": version_answer(version)}))
+    args = helm.rollback_args(runner, "agent-service", "dev", 4, PARAMS)
+    assert args == ["rollback", "agent-service", "4", "--namespace", "dev", wait, "--wait-for-jobs",
+                    "--timeout", "2m0s", force, "--cleanup-on-fail", "--no-hooks", "--history-max", "5"]
+
+
+def _stateful_helm(rows_before, rows_after, rollback_rc=0):
+    state = {"rolled": False}
+
+    def answer_history(argv):
+        return 0, json.dumps(rows_after if state["rolled"] else rows_before), ""
+
+    def answer_rollback(argv):
+        state["rolled"] = True
+        return rollback_rc, "Rollback was a success! Happy Helming!\n", ""
+
+    return Recorder({"version": version_answer("v3.22.0"), "history": answer_history, "rollback": answer_rollback})
+
+
+def test_run_rollback_check_mode_runs_nothing():
+    before = history((1, "superseded", ""), (2, "deployed", ""))
+    rec = _stateful_helm(before, before)
+    result = helm.run_rollback(helm.HelmRunner(rec), dict(PARAMS, force=False, history_max=None), check_mode=True)
+    assert result["changed"] is True
+    assert result["command"][:4] == ["helm", "rollback", "agent-service", "1"]
+    assert result["stdout"] == "" and result["revision"] == 2
+    assert [c[0][1] for c in rec.calls] == ["version", "history"]
+
+
+def test_run_rollback_reports_new_revision():
+    before = history((1, "superseded", ""), (2, "deployed", ""))
+    after = history((1, "superseded", ""), (2, "superseded", ""), (3, "deployed", "Rollback to 1"))
+    result = helm.run_rollback(helm.HelmRunner(_stateful_helm(before, after)), dict(PARAMS, revision=None))
+    assert (result["changed"], result["rolled_back_from"], result["rolled_back_to"]) == (True, 2, 1)
+    assert (result["revision"], result["status"]) == (3, "deployed")
+    assert "Happy Helming" in result["stdout"]
+
+
+def test_run_rollback_not_deployed_afterwards_fails():
+    before = history((1, "superseded", ""), (2, "deployed", ""))
+    after = history((1, "superseded", ""), (2, "superseded", ""), (3, "failed", "Rollback \"x\" failed"))
+    with pytest.raises(helm.HelmError, match="revision 3 is failed"):
+        helm.run_rollback(helm.HelmRunner(_stateful_helm(before, after)), PARAMS)
+
+
+def test_run_rollback_helm_error_propagates():
+    before = history((1, "superseded", ""), (2, "deployed", ""))
+    with pytest.raises(helm.HelmError) as err:
+        helm.run_rollback(helm.HelmRunner(_stateful_helm(before, before, rollback_rc=1)), PARAMS)
+    assert err.value.command[1] == "rollback" and err.value.rc == 1
+
+
+# --- real binaries ------------------------------------------------------------------
+
+def _real(name):
+    path = BIN_DIR / name
+    return str(path) if path.exists() else shutil.which(name)
+
+
+def _subprocess_run(argv, env):
+    proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, **env), check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("name, major", [("helm", 3), ("helm4", 4)])
+def test_real_helm_version_and_flags(name, major):
+    binary = _real(name)
+    assert binary, f"{name} is not built: run `make gotools`"
+    runner = helm.HelmRunner(_subprocess_run, binary=binary)
+    assert runner.validate_version()[0] == major
+    assert runner.flag("atomic") == ("--atomic" if major == 3 else "--rollback-on-failure")
+    # each gated spelling is a flag the real binary accepts
+    _rc, out, _err = runner.run(["upgrade", "--help"])
+    assert runner.flag("atomic") in out
+    _rc, out, _err = runner.run(["rollback", "--help"])
+    assert runner.flag("force") + " " in out or runner.flag("force") + "\n" in out
