@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, agent_service.platform contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Release filters: thin shells over module_utils (semver, conventional_commits, version_policy).
+
+Each filter is documented in its sidecar file (semver_parse.yml, ...).
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.agent_service.platform.plugins.module_utils import conventional_commits, semver, version_policy
+
+
+def _wrap(func):
+    def filter_func(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ValueError, TypeError) as exc:
+            raise AnsibleFilterError(f"{func.__name__}: {exc}") from exc
+
+    filter_func.__name__ = func.__name__
+    filter_func.__doc__ = func.__doc__
+    return filter_func
+
+
+def _text(value, name):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
+def semver_parse(version):
+    """A version string as a dict (major, minor, patch, prerelease, build, is_prerelease)."""
+    return semver.SemVer.parse(_text(version, "the version")).to_dict()
+
+
+def semver_compare(version, other):
+    """-1, 0 or 1 by SemVer 2.0.0 precedence."""
+    return semver.compare(_text(version, "the version"), _text(other, "the other version"))
+
+
+def semver_bump(version, part, token="rc"):
+    """The version after a major, minor, patch, prerelease or release bump."""
+    return str(semver.bump(_text(version, "the version"), part, token))
+
+
+def image_tags(version, branch=None, sha=None, default_branch="main", latest=True, sha_length=8):
+    """Image tags of a version (docker/metadata-action semver scheme)."""
+    return version_policy.image_tags(_text(version, "the version"), branch, sha, default_branch, latest, sha_length)
+
+
+def conventional_bump(messages, minor_types=None, patch_types=None):
+    """Bump level (none, patch, minor, major) of commit messages, newest first."""
+    if isinstance(messages, str):
+        messages = [messages]
+    if not isinstance(messages, (list, tuple)):
+        raise TypeError(f"conventional_bump needs a list of commit messages, got {type(messages).__name__}")
+    return conventional_commits.conventional_bump(
+        [_text(m, "each commit message") for m in messages],
+        minor_types or conventional_commits.DEFAULT_MINOR_TYPES,
+        patch_types or conventional_commits.DEFAULT_PATCH_TYPES,
+    )
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            f.__name__: _wrap(f)
+            for f in (semver_parse, semver_compare, semver_bump, image_tags, conventional_bump)
+        }
