@@ -1,0 +1,126 @@
+"""Pure ASGI middlewares, outermost first: request id + access log, metrics, fault switch.
+
+The fault switch sits inside the metrics middleware, so injected 500s are counted in
+``http_requests_total{status="500"}`` like real ones, and it never touches the probe and
+scrape paths (``/health``, ``/ready``, ``/metrics``): a faulty release stays Ready."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.config import Settings
+from app.core.logging import request_id_var
+from app.metrics import HTTP_DURATION, HTTP_IN_PROGRESS, HTTP_REQUESTS
+
+log = logging.getLogger("app.access")
+UNFAULTED = frozenset({"/health", "/ready", "/metrics"})
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        start = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["path"] != "/metrics":
+                client = scope.get("client")
+                log.info("request", extra={
+                    "method": scope["method"], "path": scope["path"], "status": status,
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                    "client": client[0] if client else None,
+                })
+            request_id_var.reset(token)
+
+
+class MetricsMiddleware:
+    """http_requests_total / http_request_duration_seconds / http_requests_in_progress.
+    ``handler`` is the route template (``/v1/invocations/{invocation_id}``), or ``unmatched``."""
+
+    def __init__(self, app: ASGIApp, routes: Callable[[], list]) -> None:
+        self.app = app
+        self.routes = routes
+
+    def handler(self, scope: Scope) -> str:
+        for route in self.routes():
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return getattr(route, "path", "unmatched")
+        return "unmatched"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/metrics":
+            await self.app(scope, receive, send)
+            return
+        method, handler = scope["method"], self.handler(scope)
+        status = "500"
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = str(message["status"])
+            await send(message)
+
+        in_progress = HTTP_IN_PROGRESS.labels(method=method, handler=handler)
+        in_progress.inc()
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            HTTP_DURATION.labels(method=method, handler=handler).observe(time.perf_counter() - start)
+            HTTP_REQUESTS.labels(method=method, handler=handler, status=status).inc()
+            in_progress.dec()
+
+
+class FaultMiddleware:
+    """FAULT_ERROR_RATE (0..1) share of requests answer 500; FAULT_LATENCY_MS is added to each."""
+
+    def __init__(self, app: ASGIApp, settings: Callable[[], Settings]) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNFAULTED:
+            await self.app(scope, receive, send)
+            return
+        settings = self.settings()
+        if settings.FAULT_LATENCY_MS:
+            await asyncio.sleep(settings.FAULT_LATENCY_MS / 1000)
+        if settings.FAULT_ERROR_RATE and random.random() < settings.FAULT_ERROR_RATE:
+            body = json.dumps({"error": {
+                "code": "fault_injected", "message": "fault switch: injected error (FAULT_ERROR_RATE)",
+                "request_id": request_id_var.get(), "details": None,
+            }}).encode()
+            await send({"type": "http.response.start", "status": 500, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
