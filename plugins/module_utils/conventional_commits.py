@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agent_service.platform contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Conventional Commits 1.0.0 parser and the bump level of a commit history.
@@ -27,7 +26,9 @@ from .semver import max_level
 DEFAULT_MINOR_TYPES = ("feat",)
 DEFAULT_PATCH_TYPES = ("fix", "perf")
 
-_HEADER_RE = re.compile(r"^(?P<type>[A-Za-z][A-Za-z0-9_-]*)(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?: (?P<description>\S.*)$")
+_HEADER_RE = re.compile(
+    r"^(?P<type>[A-Za-z][A-Za-z0-9_-]*)(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?: (?P<description>\S.*)$"
+)
 _FOOTER_RE = re.compile(r"^(?P<token>BREAKING CHANGE|BREAKING-CHANGE|[A-Za-z][A-Za-z0-9-]*)(?::[ ]|[ ]#)(?P<value>.*)$")
 _GIT_REVERT_RE = re.compile(r'^Revert "(?P<header>.*)"$')
 _REVERTS_SHA_RE = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})")

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agent_service.platform contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Prometheus HTTP API client and the shared connection options.
@@ -16,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import time
-
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 

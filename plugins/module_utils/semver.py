@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agent_service.platform contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Strict Semantic Versioning 2.0.0: parse, compare (precedence), bump.
@@ -67,7 +66,9 @@ class SemVer:
             raise SemVerError(f"a version must be a string, got {type(text).__name__}")
         match = _SEMVER_RE.match(text)
         if not match:
-            raise SemVerError(f"{text!r} is not a valid SemVer 2.0.0 version (expected MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD])")
+            raise SemVerError(
+                f"{text!r} is not a valid SemVer 2.0.0 version (expected MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD])"
+            )
         pre = match.group("prerelease")
         build = match.group("build")
         return cls(

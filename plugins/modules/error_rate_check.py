@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agent_service.platform contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -165,7 +164,9 @@ query:
   description: The PromQL that was run.
   returned: always
   type: str
-  sample: sum(rate(http_requests_total{namespace="agent-service",status=~"5.."}[5m])) / sum(rate(http_requests_total{namespace="agent-service"}[5m]))
+  sample: >-
+    sum(rate(http_requests_total{namespace="agent-service",status=~"5.."}[5m]))
+    / sum(rate(http_requests_total{namespace="agent-service"}[5m]))
 check:
   description: The O(check) used.
   returned: always

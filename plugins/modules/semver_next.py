@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, agent_service.platform contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -131,7 +130,7 @@ EXAMPLES = r"""
 
 - name: Show it
   ansible.builtin.debug:
-    msg: "{{ version.current_version }} -> {{ version.next_version }} ({{ version.bump }}); tags {{ version.image_tags }}"
+    msg: "{{ version.current_version }} -> {{ version.next_version }} ({{ version.bump }}): {{ version.image_tags }}"
 
 - name: Release candidate of the api component of a monorepo, tagged
   agent_service.platform.semver_next:

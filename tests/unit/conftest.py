@@ -1,0 +1,23 @@
+"""pytest setup for the collection's unit tests.
+
+The code is imported as ``ansible_collections.agent_service.platform`` through
+the symlink that ``make collection`` creates under $ANSIBLE_COLLECTIONS_PATH
+(default .cache/collections); it is created here too so that a bare
+``pytest tests/unit`` works.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+COLLECTIONS = Path(os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections")).split(os.pathsep)[0])
+LINK = COLLECTIONS / "ansible_collections" / "agent_service" / "platform"
+
+if not LINK.exists():
+    LINK.parent.mkdir(parents=True, exist_ok=True)
+    LINK.symlink_to(ROOT)
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
