@@ -13,6 +13,7 @@ every object that lists its properties, so a misspelt key is an error.
 
 Usage: gen_kube_schemas.py OUT KUBERNETES_VERSION PROMETHEUS_OPERATOR_VERSION
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,21 +34,25 @@ class CRDLoader(yaml.SafeLoader):
 
 
 CRDLoader.yaml_implicit_resolvers = {
-    k: [r for r in v if r[0] != "tag:yaml.org,2002:value"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    k: [r for r in v if r[0] != "tag:yaml.org,2002:value"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
 
 def go_download(module: str, version: str) -> dict:
     out = subprocess.run(
         ["go", "mod", "download", "-json", f"{module}@{version}"],
-        check=True, capture_output=True, text=True, cwd="/", env=_goenv(),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env=_goenv(),
     )
     return json.loads(out.stdout)
 
 
 def _goenv() -> dict:
     import os
+
     env = dict(os.environ)
     env["GOFLAGS"] = "-mod=mod"
     env.pop("GOWORK", None)
@@ -69,8 +74,11 @@ def strictify(node):
     if node.get("format") == "int-or-string" or node.get("x-kubernetes-int-or-string"):
         rest = {k: v for k, v in node.items() if k not in ("type", "format", "x-kubernetes-int-or-string")}
         return {**rest, **INT_OR_STRING}
-    if ("properties" in node and "additionalProperties" not in node
-            and not node.get("x-kubernetes-preserve-unknown-fields")):
+    if (
+        "properties" in node
+        and "additionalProperties" not in node
+        and not node.get("x-kubernetes-preserve-unknown-fields")
+    ):
         node["additionalProperties"] = False
     return node
 
@@ -79,7 +87,7 @@ def refs_of(node, found: set):
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/definitions/"):
-            found.add(ref[len("#/definitions/"):])
+            found.add(ref[len("#/definitions/") :])
         for v in node.values():
             refs_of(v, found)
     elif isinstance(node, list):

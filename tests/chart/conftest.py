@@ -1,0 +1,48 @@
+"""Shared fixtures for the chart tests: render the chart with the real helm binary."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "helm" / "agent-service"
+ENVIRONMENTS = ("dev", "staging", "prod")
+KUBE_VERSION = os.environ.get("KUBERNETES_VERSION", "v1.34.4").lstrip("v")
+
+
+def helm_bin() -> str:
+    path = os.environ.get("HELM_BIN") or shutil.which("helm")
+    if not path:
+        raise RuntimeError("helm not found: run `make gotools` or set HELM_BIN")
+    return path
+
+
+def helm_template(
+    *args: str, values: dict | None = None, tmp_path: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    cmd = [helm_bin(), "template", "t", str(CHART), "--namespace", "agents", "--kube-version", KUBE_VERSION, *args]
+    if values is not None:
+        assert tmp_path is not None
+        f = tmp_path / "override.yaml"
+        f.write_text(yaml.safe_dump(values))
+        cmd += ["-f", str(f)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"helm template failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def render_env(env: str, *extra: str) -> list[dict]:
+    proc = helm_template("-f", str(CHART / f"values-{env}.yaml"), *extra)
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+@pytest.fixture(scope="session", params=ENVIRONMENTS)
+def env_manifests(request) -> tuple[str, list[dict]]:
+    return request.param, render_env(request.param)

@@ -1,0 +1,232 @@
+"""Every rendered pod spec, in every environment, meets Pod Security "restricted" and the
+kube-score basics (requests + limits incl. ephemeral-storage, probes with readiness != liveness,
+UID/GID >= 10000, read-only root filesystem, pinned image tags), and the chart's own rules hold
+(beat single + Recreate, worker grace > task hard limit, rollout checksums, version label)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import render_env
+
+POD_KINDS = {"Deployment", "StatefulSet", "Job", "DaemonSet"}
+PSS_VOLUME_TYPES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+APP_COMPONENTS = {"api", "worker", "beat", "flower", "migration"}
+
+
+def pods(manifests):
+    for m in manifests:
+        if m["kind"] in POD_KINDS:
+            yield m, m["spec"]["template"]
+
+
+def containers(spec):
+    return list(spec.get("initContainers", [])) + list(spec["containers"])
+
+
+def effective(pod_sc: dict, c_sc: dict, key: str):
+    return c_sc.get(key, pod_sc.get(key))
+
+
+def pss_restricted_violations(spec: dict) -> list[str]:
+    """The checks of Pod Security Standards "restricted" (baseline included) for one pod spec."""
+    bad = []
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(key):
+            bad.append(f"{key} is set")
+    for vol in spec.get("volumes", []):
+        kinds = set(vol) - {"name"}
+        if not kinds <= PSS_VOLUME_TYPES:
+            bad.append(f"volume {vol['name']} uses {sorted(kinds - PSS_VOLUME_TYPES)}")
+    psc = spec.get("securityContext", {}) or {}
+    if psc.get("sysctls"):
+        bad.append("pod sysctls set")
+    if psc.get("runAsUser") == 0:
+        bad.append("pod runAsUser 0")
+    for c in containers(spec):
+        sc = c.get("securityContext", {}) or {}
+        name = c["name"]
+        if sc.get("privileged"):
+            bad.append(f"{name}: privileged")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            bad.append(f"{name}: allowPrivilegeEscalation is not false")
+        caps = sc.get("capabilities", {}) or {}
+        if "ALL" not in (caps.get("drop") or []):
+            bad.append(f"{name}: capabilities.drop lacks ALL")
+        if set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
+            bad.append(f"{name}: adds capabilities {caps['add']}")
+        if effective(psc, sc, "runAsNonRoot") is not True:
+            bad.append(f"{name}: runAsNonRoot is not true")
+        if effective(psc, sc, "runAsUser") == 0:
+            bad.append(f"{name}: runAsUser 0")
+        seccomp = (effective(psc, sc, "seccompProfile") or {}).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            bad.append(f"{name}: seccompProfile {seccomp!r}")
+        for port in c.get("ports", []):
+            if port.get("hostPort"):
+                bad.append(f"{name}: hostPort")
+        if sc.get("procMount", "Default") != "Default":
+            bad.append(f"{name}: procMount")
+    return bad
+
+
+def kube_score_violations(kind: str, spec: dict) -> list[str]:
+    bad = []
+    psc = spec.get("securityContext", {}) or {}
+    for c in containers(spec):
+        name, sc = c["name"], c.get("securityContext", {}) or {}
+        res = c.get("resources", {})
+        for section in ("requests", "limits"):
+            for r in ("cpu", "memory", "ephemeral-storage"):
+                if r not in res.get(section, {}):
+                    bad.append(f"{name}: no {section}.{r}")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            bad.append(f"{name}: root filesystem writable")
+        for key in ("runAsUser", "runAsGroup"):
+            value = effective(psc, sc, key)
+            if value is None or value < 10000:
+                bad.append(f"{name}: {key} {value} < 10000")
+        image = c["image"]
+        tag = image.rsplit("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
+        if "@sha256:" not in image and tag in ("", "latest"):
+            bad.append(f"{name}: image {image} has no pinned tag")
+        if kind != "Job":
+            live, ready = c.get("livenessProbe"), c.get("readinessProbe")
+            if not ready:
+                bad.append(f"{name}: no readinessProbe")
+            if not live:
+                bad.append(f"{name}: no livenessProbe")
+            if live and ready and live == ready:
+                bad.append(f"{name}: livenessProbe identical to readinessProbe")
+    return bad
+
+
+def test_pod_security_restricted(env_manifests):
+    env, manifests = env_manifests
+    problems = {m["metadata"]["name"]: pss_restricted_violations(t["spec"]) for m, t in pods(manifests)}
+    assert {k: v for k, v in problems.items() if v} == {}, env
+
+
+def test_kube_score_basics(env_manifests):
+    env, manifests = env_manifests
+    problems = {m["metadata"]["name"]: kube_score_violations(m["kind"], t["spec"]) for m, t in pods(manifests)}
+    assert {k: v for k, v in problems.items() if v} == {}, env
+
+
+def test_every_pod_has_version_label_and_checksums(env_manifests):
+    env, manifests = env_manifests
+    for m, t in pods(manifests):
+        labels = t["metadata"]["labels"]
+        assert labels.get("app.kubernetes.io/version"), m["metadata"]["name"]
+        if labels["app.kubernetes.io/component"] in APP_COMPONENTS:
+            assert {"checksum/config", "checksum/secret"} <= set(t["metadata"]["annotations"]), m["metadata"]["name"]
+
+
+def test_selectors_use_name_instance_component_only(env_manifests):
+    env, manifests = env_manifests
+    allowed = {
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/component",
+        "agent-service.io/worker-pool",
+    }
+    for m in manifests:
+        if m["kind"] in {"Deployment", "StatefulSet"}:
+            assert set(m["spec"]["selector"]["matchLabels"]) <= allowed, m["metadata"]["name"]
+
+
+def test_beat_single_and_recreate(env_manifests):
+    env, manifests = env_manifests
+    beat = [m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"].endswith("-beat")]
+    assert len(beat) == 1
+    assert beat[0]["spec"]["replicas"] == 1
+    assert beat[0]["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_beat_replicas_pinned_whatever_values_say():
+    manifests = render_env("dev", "--set", "beat.replicaCount=0")
+    beat = next(m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"].endswith("-beat"))
+    assert beat["spec"]["replicas"] == 1
+
+
+def test_worker_grace_exceeds_task_hard_limit(env_manifests):
+    env, manifests = env_manifests
+    workers = [t for m, t in pods(manifests) if t["metadata"]["labels"]["app.kubernetes.io/component"] == "worker"]
+    assert workers
+    for t in workers:
+        c = t["spec"]["containers"][0]
+        envs = {e["name"]: e.get("value") for e in c["env"]}
+        assert t["spec"]["terminationGracePeriodSeconds"] > int(envs["CELERY_TASK_TIME_LIMIT"])
+
+
+def test_no_service_account_tokens(env_manifests):
+    env, manifests = env_manifests
+    for m, t in pods(manifests):
+        assert t["spec"].get("automountServiceAccountToken") is False, m["metadata"]["name"]
+
+
+@pytest.mark.parametrize("env,expected", [("dev", (1, 1)), ("staging", (2, 2)), ("prod", (3, 5))])
+def test_seed_replicas(env, expected):
+    manifests = render_env(env)
+    hpas = {m["spec"]["scaleTargetRef"]["name"]: m for m in manifests if m["kind"] == "HorizontalPodAutoscaler"}
+    deploy = {m["metadata"]["name"]: m for m in manifests if m["kind"] == "Deployment"}
+    for name, want in zip(("t-agent-service-api", "t-agent-service-worker"), expected, strict=False):
+        if env == "dev":
+            assert deploy[name]["spec"]["replicas"] == want
+            assert not hpas
+        else:
+            assert hpas[name]["spec"]["minReplicas"] == want
+
+
+@pytest.mark.parametrize("env,api,worker", [("staging", (2, 5), (2, 10)), ("prod", (3, 20), (5, 50))])
+def test_seed_autoscaling_ranges(env, api, worker):
+    hpas = {
+        m["spec"]["scaleTargetRef"]["name"]: m["spec"]
+        for m in render_env(env)
+        if m["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert (hpas["t-agent-service-api"]["minReplicas"], hpas["t-agent-service-api"]["maxReplicas"]) == api
+    assert (hpas["t-agent-service-worker"]["minReplicas"], hpas["t-agent-service-worker"]["maxReplicas"]) == worker
+
+
+@pytest.mark.parametrize(
+    "env,cpu,memory",
+    [
+        ("dev", ("250m", "250m"), ("256Mi", "256Mi")),
+        ("staging", ("500m", "1000m"), ("512Mi", "1Gi")),
+        ("prod", ("1000m", "2000m"), ("1Gi", "2Gi")),
+    ],
+)
+def test_seed_resources(env, cpu, memory):
+    for m in render_env(env):
+        if m["kind"] == "Deployment" and m["metadata"]["name"] in ("t-agent-service-api", "t-agent-service-worker"):
+            res = m["spec"]["template"]["spec"]["containers"][0]["resources"]
+            assert (res["requests"]["cpu"], res["limits"]["cpu"]) == cpu
+            assert (res["requests"]["memory"], res["limits"]["memory"]) == memory
+
+
+def test_prod_default_deny_selects_every_pod():
+    manifests = render_env("prod")
+    deny = next(
+        m for m in manifests if m["kind"] == "NetworkPolicy" and m["metadata"]["name"].endswith("-default-deny")
+    )
+    selector = deny["spec"]["podSelector"]["matchLabels"]
+    assert deny["spec"]["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny["spec"]
+    for m, t in pods(manifests):
+        assert selector.items() <= t["metadata"]["labels"].items(), m["metadata"]["name"]
+
+
+def test_dev_schedules_on_one_node():
+    for m, t in pods(render_env("dev")):
+        anti = (t["spec"].get("affinity") or {}).get("podAntiAffinity", {})
+        assert "requiredDuringSchedulingIgnoredDuringExecution" not in anti, m["metadata"]["name"]
+        for tsc in t["spec"].get("topologySpreadConstraints", []):
+            assert tsc["whenUnsatisfiable"] == "ScheduleAnyway", m["metadata"]["name"]
