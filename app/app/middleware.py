@@ -12,9 +12,9 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import Settings
@@ -61,6 +61,17 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+def route_templates(routes: list, prefix: str = "") -> Iterator[str]:
+    """Path templates of every route, through included routers (FastAPI wraps them)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            yield from route_templates(included.routes, prefix + (getattr(context, "prefix", "") or ""))
+        elif isinstance(getattr(route, "path", None), str):
+            yield prefix + route.path
+
+
 class MetricsMiddleware:
     """http_requests_total / http_request_duration_seconds / http_requests_in_progress.
     ``handler`` is the route template (``/v1/invocations/{invocation_id}``), or ``unmatched``."""
@@ -68,12 +79,15 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, routes: Callable[[], list]) -> None:
         self.app = app
         self.routes = routes
+        self._templates: list[tuple[re.Pattern[str], str]] | None = None
 
     def handler(self, scope: Scope) -> str:
-        for route in self.routes():
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return getattr(route, "path", "unmatched")
+        if self._templates is None:
+            self._templates = [(compile_path(t)[0], t) for t in dict.fromkeys(route_templates(self.routes()))]
+        path = scope["path"]
+        for regex, template in self._templates:
+            if regex.match(path):
+                return template
         return "unmatched"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,0 +1,165 @@
+"""API behaviour in process (real PostgreSQL and Redis): probes, typed errors, request
+ids, rate limiting and the fault switch."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from app.metrics import render
+from fastapi.testclient import TestClient
+
+
+def make_client(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[TestClient]:
+    from app.core.config import get_settings
+    from app.main import create_app
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    with TestClient(create_app()) as client:
+        yield client
+
+
+def sample(name: str, **labels: str) -> float | None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(render()[0].decode()):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return s.value
+    return None
+
+
+def test_health_depends_on_nothing(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok", "version": "1.2.3-test"}
+
+
+def test_ready(client: TestClient) -> None:
+    response = client.get("/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"postgresql": "ok", "redis": "ok"}}
+
+
+def test_list_agents_with_tool_schemas(client: TestClient) -> None:
+    agents = {a["name"]: a for a in client.get("/v1/agents").json()["agents"]}
+    assert set(agents) == {"assistant", "calculator", "diagnostics"}
+    tools = {t["name"]: t for t in agents["assistant"]["tools"]}
+    assert set(tools) == {"calculator", "clock", "lookup", "http_get"}
+    assert tools["http_get"]["input_schema"]["properties"]["url"]["type"] == "string"
+    assert agents["calculator"]["max_steps"] == 4
+
+
+def test_typed_errors(client: TestClient) -> None:
+    missing = client.post("/v1/agents/nobody/invocations", json={"input": "hi"})
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    assert missing.json()["error"]["request_id"] == missing.headers["x-request-id"]
+    bad = client.post("/v1/agents/assistant/invocations", json={"input": ""})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+    assert bad.json()["error"]["details"][0]["loc"] == ["body", "input"]
+    assert client.get("/v1/invocations/not-a-uuid").json()["error"]["code"] == "validation_error"
+    unknown = client.get("/v1/invocations/00000000-0000-0000-0000-000000000000")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    assert client.get("/nowhere").json()["error"]["code"] == "not_found"
+    assert client.delete("/health").json()["error"]["code"] == "method_not_allowed"
+
+
+def test_openapi_documents_typed_errors(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    post = spec["paths"]["/v1/agents/{agent}/invocations"]["post"]
+    assert post["operationId"] == "invocations-create_invocation"
+    for status in ("404", "422", "429", "503"):
+        assert post["responses"][status]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorResponse")
+    assert set(post["responses"]) >= {"200", "202"}
+
+
+def test_request_id_is_echoed_or_generated(client: TestClient) -> None:
+    assert client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    generated = client.get("/health", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"]
+    assert len(generated) == 32 and generated != "bad id with spaces"
+
+
+def test_structured_json_access_log(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    import json
+
+    from app.core.logging import JsonFormatter
+
+    with caplog.at_level("INFO", logger="app.access"):
+        client.get("/v1/agents", headers={"X-Request-ID": "log-test-1"})
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "app.access"]
+    assert lines and lines[-1]["path"] == "/v1/agents" and lines[-1]["status"] == 200
+    assert lines[-1]["level"] == "info" and "duration_ms" in lines[-1] and lines[-1]["msg"] == "request"
+
+
+def test_rate_limit_per_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    for client in make_client(monkeypatch, RATE_LIMIT_PER_MINUTE="3"):
+        if int(time.time()) % 60 > 57:  # stay inside one fixed window
+            time.sleep(3)
+        remaining = [client.get("/v1/agents", headers={"X-Client-ID": "alice"}).headers["x-ratelimit-remaining"]
+                     for _ in range(3)]
+        assert remaining == ["2", "1", "0"]
+        assert sample("rate_limit_remaining", scope="client") == 0
+        limited = client.get("/v1/agents", headers={"X-Client-ID": "alice"})
+        assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
+        assert int(limited.headers["retry-after"]) >= 1 and limited.headers["x-ratelimit-limit"] == "3"
+        other = client.get("/v1/agents", headers={"X-Client-ID": "bob"})
+        assert other.status_code == 200 and other.headers["x-ratelimit-remaining"] == "2"
+        assert client.get("/health").status_code == 200  # probes are never limited
+        assert client.get("/health").status_code == 200
+
+
+def test_fault_switch_off_by_default(client: TestClient) -> None:
+    from app.core.config import get_settings
+
+    assert get_settings().FAULT_ERROR_RATE == 0 and get_settings().FAULT_LATENCY_MS == 0
+    assert all(client.get("/v1/agents").status_code == 200 for _ in range(20))
+
+
+def test_fault_switch_fails_requests_but_not_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    for client in make_client(monkeypatch, FAULT_ERROR_RATE="1.0"):
+        before = sample("http_requests_total", handler="/v1/agents", status="500") or 0
+        response = client.get("/v1/agents")
+        assert response.status_code == 500 and response.json()["error"]["code"] == "fault_injected"
+        assert client.post("/v1/agents/assistant/invocations", json={"input": "x"}).status_code == 500
+        assert client.get("/health").status_code == 200
+        assert client.get("/ready").status_code == 200
+        assert client.get("/metrics").status_code == 200
+        assert sample("http_requests_total", handler="/v1/agents", status="500") == before + 1
+
+
+def test_fault_switch_error_rate_is_a_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    for client in make_client(monkeypatch, FAULT_ERROR_RATE="0.5"):
+        statuses = [client.get("/v1/agents").status_code for _ in range(200)]
+        assert 60 < statuses.count(500) < 140 and set(statuses) == {200, 500}
+
+
+def test_fault_switch_latency(monkeypatch: pytest.MonkeyPatch) -> None:
+    for client in make_client(monkeypatch, FAULT_LATENCY_MS="300"):
+        start = time.perf_counter()
+        assert client.get("/v1/agents").status_code == 200
+        assert time.perf_counter() - start >= 0.3
+        start = time.perf_counter()
+        client.get("/health")
+        assert time.perf_counter() - start < 0.3
+
+
+def test_settings_refuse_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.config import Settings
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="FAULT_ERROR_RATE"):
+        Settings(FAULT_ERROR_RATE=1.5)
+    with pytest.raises(ValidationError, match="CELERY_VISIBILITY_TIMEOUT must be above"):
+        Settings(CELERY_TASK_TIME_LIMIT=300, CELERY_VISIBILITY_TIMEOUT=100)
+    with pytest.raises(ValidationError, match="unknown"):
+        Settings(CELERY_QUEUES="agents,bogus")
+    with pytest.raises(ValidationError, match="needs OPENAI_API_KEY"):
+        Settings(AGENT_PROVIDER="openai", OPENAI_API_KEY="")
+    monkeypatch.setenv("CELERY_QUEUES", "agents, priority")
+    monkeypatch.setenv("HTTP_TOOL_ALLOWLIST", "Example.COM,10.0.0.1:8080")
+    settings = Settings()
+    assert settings.CELERY_QUEUES == ["agents", "priority"]
+    assert settings.HTTP_TOOL_ALLOWLIST == ["example.com", "10.0.0.1:8080"]
+    assert settings.visibility_timeout == settings.CELERY_TASK_TIME_LIMIT + 60
