@@ -38,3 +38,59 @@ def require_tool(name: str) -> str:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "live: needs the test bed (cluster, operator-mode monitoring stack)")
+
+
+class LocalPrometheus:
+    """A real Prometheus on loopback with our rule files loaded."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def get(self, path: str, **params) -> dict:
+        import requests
+
+        resp = requests.get(f"{self.url}{path}", params=params, timeout=10)
+        return resp.json()
+
+    def query(self, expr: str) -> dict:
+        return self.get("/api/v1/query", query=expr)
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory):
+    import subprocess
+    import time
+
+    import requests
+
+    binary = require_tool("prometheus")
+    work = tmp_path_factory.mktemp("prometheus")
+    port = 59100
+    config = work / "prometheus.yml"
+    config.write_text(yaml.safe_dump({
+        "global": {"evaluation_interval": "15s", "scrape_interval": "15s"},
+        "rule_files": [str(p) for p in RULE_FILES],
+        "scrape_configs": [{"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
+    }))
+    log = (work / "prometheus.log").open("w")
+    proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={work / 'data'}",
+                             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"prometheus exited: {(work / 'prometheus.log').read_text()[-2000:]}")
+            try:
+                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("prometheus did not get ready in 30 s")
+            time.sleep(0.3)
+        yield LocalPrometheus(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()

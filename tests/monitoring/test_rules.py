@@ -125,3 +125,12 @@ def test_slo_burn_thresholds_follow_the_workbook():
         assert window in avail["critical"]
     for window in ("rate1d", "rate2h", "rate3d", "rate6h"):
         assert window in avail["warning"]
+
+
+def test_real_prometheus_loads_every_rule_group(prometheus):
+    loaded = {g["name"]: g for g in prometheus.get("/api/v1/rules")["data"]["groups"]}
+    expected = {g["name"] for path in RULE_FILES for g in load_yaml(path)["groups"]}
+    assert expected == set(loaded)
+    for group in loaded.values():
+        for rule in group["rules"]:
+            assert rule["health"] != "err", rule
