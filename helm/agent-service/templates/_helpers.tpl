@@ -119,9 +119,9 @@ annotations:
 {{- define "agent-service.image" -}}
 {{- $img := .image | default dict -}}
 {{- $def := .default | default dict -}}
-{{- $registry := coalesce .context.Values.global.imageRegistry $img.registry $def.registry "" -}}
+{{- $registry := coalesce .context.Values.global.imageRegistry $img.registry $def.registry | default "" -}}
 {{- $repository := coalesce $img.repository $def.repository -}}
-{{- $digest := coalesce $img.digest $def.digest "" -}}
+{{- $digest := coalesce $img.digest $def.digest | default "" -}}
 {{- $tag := coalesce $img.tag $def.tag .context.Chart.AppVersion | toString -}}
 {{- $ref := ternary (printf "%s/%s" $registry $repository) $repository (ne $registry "") -}}
 {{- if $digest -}}

@@ -1,0 +1,57 @@
+# The Helm chart helm/agent-service (issue 4): lint, render + kubeconform with offline schemas,
+# helm-unittest, values.schema.json negative cases, PSS restricted + kube-score basics.
+# The on-cluster install test (tests/chart/test_install.py) is `make chart-test-cluster`.
+CHART_DIR    := helm/agent-service
+CHART_ENVS   := dev staging prod
+CHART_KUBE   := $(KUBERNETES_VERSION:v%=%)
+# kubeconform schemas generated from k8s.io/kubernetes' openapi spec and the prometheus-operator CRDs
+KUBE_SCHEMAS := $(CACHE_DIR)/kube-schemas/k8s-$(KUBERNETES_VERSION)-promop-$(PROMETHEUS_OPERATOR_VERSION)
+KUBECONFORM_SCHEMA_LOCATION := $(KUBE_SCHEMAS)/{{ .ResourceKind }}{{ .KindSuffix }}.json
+
+.PHONY: chart-tools chart-schemas chart-lint chart-kubeconform chart-unittest chart-pytest chart-test chart-test-cluster chart-images
+
+chart-tools: venv gotools ## helm-unittest (Go module proxy) as a helm plugin
+	@bash tests/chart/install-helm-unittest.sh $(HELM_UNITTEST_VERSION)
+
+chart-schemas: $(KUBE_SCHEMAS)/.stamp ## offline kubeconform schemas (built-in kinds + prometheus-operator CRDs)
+
+$(KUBE_SCHEMAS)/.stamp: tests/chart/gen_kube_schemas.py | venv
+	@$(PY) tests/chart/gen_kube_schemas.py $(KUBE_SCHEMAS) $(KUBERNETES_VERSION) $(PROMETHEUS_OPERATOR_VERSION)
+	@touch $@
+
+chart-lint: chart-tools
+	@for env in $(CHART_ENVS); do \
+	  $(CHECK) chart helm-lint-$$env -- helm lint --strict $(CHART_DIR) --kube-version $(CHART_KUBE) \
+	    -f $(CHART_DIR)/values-$$env.yaml || exit 1; \
+	  $(CHECK) chart helm4-lint-$$env -- helm4 lint --strict $(CHART_DIR) --kube-version $(CHART_KUBE) \
+	    -f $(CHART_DIR)/values-$$env.yaml || exit 1; \
+	done
+
+chart-kubeconform: chart-tools chart-schemas
+	@for env in $(CHART_ENVS); do \
+	  $(CHECK) chart kubeconform-$$env -- bash -c 'set -o pipefail; helm template t $(CHART_DIR) --namespace agents \
+	    --kube-version $(CHART_KUBE) -f $(CHART_DIR)/values-'$$env'.yaml \
+	    | kubeconform -strict -summary -kubernetes-version $(CHART_KUBE) \
+	        -schema-location "$(KUBECONFORM_SCHEMA_LOCATION)"' || exit 1; \
+	done
+
+chart-unittest: chart-tools
+	@mkdir -p $(RESULTS)/chart
+	@helm unittest --strict -t JUnit -o $(RESULTS)/chart/helm-unittest.xml $(CHART_DIR)
+
+chart-pytest: chart-tools
+	@$(PY) -m pytest -q -p no:cacheprovider tests/chart --ignore=tests/chart/test_install.py \
+	  --junitxml=$(RESULTS)/chart/pytest.xml
+
+DEFINED_STAGES += chart-test
+chart-test: ## the chart's offline checks: lint, kubeconform, helm-unittest, schema + PSS pytest
+	@$(MAKE) chart-lint chart-kubeconform chart-unittest chart-pytest
+
+# dev images of the bundled Redis/PostgreSQL, built for the test bed (docker, imported into containerd)
+chart-images: debs ## build localhost/testbed/{redis,postgresql} for the dev values
+	@bash testbed/images/build.sh localhost/testbed/redis:$(CHART_REDIS_IMAGE_TAG) images/redis
+	@bash testbed/images/build.sh localhost/testbed/postgresql:$(CHART_POSTGRESQL_IMAGE_TAG) images/postgresql
+
+chart-test-cluster: chart-tools chart-images ## install the dev values on the test bed (PSS restricted)
+	@KUBECONFIG=$(KUBECONFIG_TESTBED) $(PY) -m pytest -q -p no:cacheprovider tests/chart/test_install.py \
+	  --junitxml=$(RESULTS)/chart/install.xml
