@@ -1,0 +1,54 @@
+# The local Kubernetes test bed (issue 2): binaries from the Go module proxy, images built
+# locally with docker, a single-node cluster of host processes. See testbed/README.md.
+TESTBED     := $(ROOT)/testbed
+KUBECONFIG_TESTBED := $(ROOT)/.testbed/kubeconfig
+TESTBED_GOMOD := bash $(TESTBED)/tools/gomod-build.sh
+export KUBERNETES_VERSION ETCD_VERSION COREDNS_VERSION METRICS_SERVER_VERSION \
+  LOCAL_PATH_PROVISIONER_VERSION KUBE_NETWORK_POLICIES_VERSION CRICTL_VERSION \
+  HELM_DIFF_VERSION DEBIAN_SUITE
+
+.PHONY: testbed-tools k8s-tools addon-tools helm-diff images cluster cluster-down cluster-status docker-up docker-down testbed-test
+tools: testbed-tools
+
+testbed-tools: k8s-tools addon-tools helm-diff ## Kubernetes, etcd, CoreDNS, ... into $(BIN_DIR)
+
+k8s-tools: ## kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, kubectl
+	@bash $(TESTBED)/k8s/build.sh
+
+addon-tools: ## etcd, crictl, CoreDNS, metrics-server, local-path-provisioner, kube-network-policies
+	@grep -q 'go.etcd.io/etcd/server/v3 $(ETCD_VERSION)$$' $(TESTBED)/tools/etcd/go.mod \
+	  || { echo "testbed/tools/etcd/go.mod does not pin etcd $(ETCD_VERSION)"; exit 1; }
+	@$(TESTBED_GOMOD) $(TESTBED)/tools/etcd etcd=go.etcd.io/etcd/server/v3 etcdctl=go.etcd.io/etcd/etcdctl/v3
+	@$(GOINSTALL) crictl sigs.k8s.io/cri-tools/cmd/crictl $(CRICTL_VERSION)
+	@$(GOINSTALL) coredns github.com/coredns/coredns $(COREDNS_VERSION)
+	@$(GOINSTALL) metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server $(METRICS_SERVER_VERSION)
+	@$(GOINSTALL) local-path-provisioner github.com/rancher/local-path-provisioner $(LOCAL_PATH_PROVISIONER_VERSION)
+	@$(GOINSTALL) kube-network-policies sigs.k8s.io/kube-network-policies/cmd $(KUBE_NETWORK_POLICIES_VERSION)
+
+helm-diff: gotools ## the helm-diff plugin, installed for helm 3 and helm 4
+	@grep -q 'github.com/databus23/helm-diff/v3 $(HELM_DIFF_VERSION)$$' $(TESTBED)/tools/helm-diff/go.mod \
+	  || { echo "testbed/tools/helm-diff/go.mod does not pin helm-diff $(HELM_DIFF_VERSION)"; exit 1; }
+	@GO_LDFLAGS="-X github.com/databus23/helm-diff/v3/cmd.Version=$(HELM_DIFF_VERSION:v%=%)" $(TESTBED_GOMOD) $(TESTBED)/tools/helm-diff helm-diff=github.com/databus23/helm-diff/v3
+	@bash $(TESTBED)/tools/install-helm-diff.sh
+
+docker-up: debs ## start Debian's docker daemon unless one answers
+	@bash $(TESTBED)/docker.sh up
+
+docker-down: ## stop the docker daemon started by docker-up
+	@bash $(TESTBED)/docker.sh down
+
+images: debs testbed-tools ## Debian base image + the images the test bed runs (docker, cached)
+	@bash $(TESTBED)/images/images.sh
+
+cluster: debs testbed-tools images ## start the single-node test bed; prints export KUBECONFIG=...
+	@python3 $(TESTBED)/cluster.py up
+
+cluster-down: ## stop the test bed and remove its processes, chains, mounts, links and state
+	@python3 $(TESTBED)/cluster.py down
+
+cluster-status: ## exit 0 when the test bed runs and is healthy
+	@python3 $(TESTBED)/cluster.py status
+
+TESTBED_PYTEST := $(PY) -m pytest -q -p no:cacheprovider
+testbed-test: venv cluster ## the test bed's own suite (tests/testbed) on the running cluster
+	@$(TESTBED_PYTEST) --junitxml=$(RESULTS)/testbed/testbed.xml tests/testbed

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make images`: the Debian base image and the images the test bed itself runs.
+# Each image is a Dockerfile of ours (testbed/images/<name>/) that copies a binary built by
+# `make tools` onto the base image. A label with a hash of the Dockerfile, the binary and
+# the base image ID lets a second run skip the build: docker's image store is the cache.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+: "${BIN_DIR:?BIN_DIR must be set}" "${COREDNS_VERSION:?}" "${METRICS_SERVER_VERSION:?}" \
+  "${LOCAL_PATH_PROVISIONER_VERSION:?}"
+"$here/../docker.sh" up
+"$here/base.sh"
+base_id=$(docker image inspect -f '{{.Id}}' "localhost/testbed/debian-base:${DEBIAN_SUITE:-bookworm}")
+
+# The pause program is ours; build it here (seconds) instead of in `make tools`.
+pause_bin="$BIN_DIR/testbed-pause"
+pause_sum=$(cat "$here/pause/main.go" "$here/pause/go.mod" <(go version) | sha256sum | cut -c1-16)
+pause_stamp="${CACHE_DIR:?}/stamps/testbed-pause"
+if ! [ -x "$pause_bin" ] || [ "$(cat "$pause_stamp" 2>/dev/null)" != "$pause_sum" ]; then
+  (cd "$here/pause" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$pause_bin" .)
+  mkdir -p "$(dirname "$pause_stamp")" && echo "$pause_sum" > "$pause_stamp"
+fi
+
+image() {  # image NAME REF BINARY
+  local name=$1 ref=$2 bin=$3 recipe have ctx
+  [ -x "$bin" ] || { echo "images: $bin missing; run 'make tools'" >&2; exit 1; }
+  recipe=$(cat "$here/$name/Dockerfile" "$bin" <(echo "$base_id") | sha256sum | cut -c1-16)
+  have=$(docker image inspect -f '{{ index .Config.Labels "agent-testbed.recipe" }}' "$ref" 2>/dev/null || true)
+  if [ "$have" = "$recipe" ]; then echo ">> images: $ref (cached)"; return 0; fi
+  ctx=$(mktemp -d)
+  cp "$here/$name/Dockerfile" "$ctx/"
+  cp "$bin" "$ctx/$(basename "$ref" | cut -d: -f1)"
+  "$here/build.sh" "$ref" "$ctx" --label "agent-testbed.recipe=$recipe"
+  rm -rf "$ctx"
+}
+# binary file names inside the context = image name (what the Dockerfile COPYs)
+image pause localhost/testbed/pause:1.0 "$pause_bin"
+image coredns "localhost/testbed/coredns:$COREDNS_VERSION" "$BIN_DIR/coredns"
+image metrics-server "localhost/testbed/metrics-server:$METRICS_SERVER_VERSION" "$BIN_DIR/metrics-server"
+image local-path-provisioner "localhost/testbed/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION" \
+  "$BIN_DIR/local-path-provisioner"

@@ -1,0 +1,3 @@
+module agentservice.local/testbed/pause
+
+go 1.24.0
