@@ -10,6 +10,10 @@ label=$(basename "$dir")
 names=() pkgs=()
 for spec in "$@"; do names+=("${spec%%=*}"); pkgs+=("${spec#*=}"); done
 stamp="$CACHE_DIR/stamps/gomod-$label"
+# One build at a time (several `make tools` may run at once): wait for the other one.
+mkdir -p "$CACHE_DIR/stamps"
+exec 9>"$stamp.lock"
+flock -w 3600 9 || { echo "timed out waiting for another build ($stamp.lock)" >&2; exit 1; }
 want=$(cat "$dir/go.mod" "$dir/go.sum" "$0" <(echo "$* ${GO_LDFLAGS:-}") <(go version) | sha256sum | cut -c1-16)
 ok=1; for n in "${names[@]}"; do [ -x "$BIN_DIR/$n" ] || ok=0; done
 if [ $ok = 1 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
