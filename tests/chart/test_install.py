@@ -1,0 +1,143 @@
+"""On-cluster test of the chart: install the dev values on the test bed into a namespace that
+enforces Pod Security "restricted"; every pod becomes Ready, the migration hook Job completes,
+and /ready answers through the API Service. Needs `make cluster` (KUBECONFIG) and the images
+localhost/agent-service:<tag> and localhost/testbed/{redis,postgresql} imported into containerd.
+
+Run with `make chart-test-cluster`. The install time is written to $RESULTS/chart/install-time.txt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import CHART, helm_bin
+
+RELEASE = "t"
+TIMEOUT = os.environ.get("CHART_INSTALL_TIMEOUT", "10m")
+APP_TAG = os.environ.get("CHART_APP_IMAGE_TAG", "")
+
+
+def kubectl(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["kubectl", *args], capture_output=True, text=True, input=input)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def kget(namespace: str, *what: str) -> dict:
+    return json.loads(kubectl("-n", namespace, "get", *what, "-o", "json").stdout)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if not os.environ.get("KUBECONFIG") or not Path(os.environ["KUBECONFIG"]).is_file():
+        pytest.fail("KUBECONFIG does not name a kubeconfig file: start the test bed with `make cluster`")
+    kubectl("version")
+    kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=120s")
+
+
+@pytest.fixture(scope="module")
+def namespace(cluster):
+    ns = f"chart-test-{secrets.token_hex(3)}"
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": ns,
+            "labels": {
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+                "pod-security.kubernetes.io/warn": "restricted",
+                "pod-security.kubernetes.io/audit": "restricted",
+            },
+        },
+    }
+    kubectl("apply", "-f", "-", input=json.dumps(manifest))
+    yield ns
+    subprocess.run([helm_bin(), "uninstall", RELEASE, "-n", ns, "--wait", "--timeout", "3m"], capture_output=True)
+    kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def installed(namespace):
+    cmd = [
+        helm_bin(),
+        "install",
+        RELEASE,
+        str(CHART),
+        "-n",
+        namespace,
+        "-f",
+        str(CHART / "values-dev.yaml"),
+        "--wait",
+        "--timeout",
+        TIMEOUT,
+    ]
+    if APP_TAG:
+        cmd += ["--set", f"image.tag={APP_TAG}"]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        diag = kubectl("-n", namespace, "get", "pods,jobs,events", "-o", "wide", check=False).stdout
+        raise AssertionError(f"helm install failed after {elapsed:.0f}s:\n{proc.stderr}\n{diag}")
+    results = Path(os.environ.get("RESULTS", ".results")) / "chart"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "install-time.txt").write_text(
+        f"dev install to Ready (helm install --wait, hooks included): {elapsed:.1f}s\n"
+    )
+    print(f"dev install to Ready: {elapsed:.1f}s")
+    return namespace
+
+
+def test_namespace_enforces_restricted(namespace):
+    privileged = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "privileged-probe"},
+        "spec": {
+            "containers": [
+                {"name": "c", "image": "localhost/testbed/pause:1.0", "securityContext": {"privileged": True}}
+            ]
+        },
+    }
+    proc = kubectl("-n", namespace, "apply", "--dry-run=server", "-f", "-", input=json.dumps(privileged), check=False)
+    assert proc.returncode != 0 and "violates PodSecurity" in proc.stderr, proc.stderr
+
+
+def test_every_pod_ready(installed):
+    pods = kget(installed, "pods")["items"]
+    running = [p for p in pods if p["status"].get("phase") != "Succeeded"]
+    components = {p["metadata"]["labels"].get("app.kubernetes.io/component") for p in running}
+    assert {"api", "worker", "beat", "flower", "redis", "postgresql"} <= components, components
+    for p in running:
+        ready = {c["type"]: c["status"] for c in p["status"].get("conditions", [])}.get("Ready")
+        assert ready == "True", f"{p['metadata']['name']} not Ready: {p['status']}"
+
+
+def test_migration_hook_completed(installed):
+    job = kget(installed, "job", f"{RELEASE}-agent-service-migration")
+    assert job["status"].get("succeeded") == 1, job["status"]
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
+
+
+def test_ready_answers_through_the_service(installed):
+    svc = kget(installed, "service", f"{RELEASE}-agent-service")
+    url = f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}/ready"
+    deadline, last = time.monotonic() + 60, None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                assert resp.status == 200
+                return
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline, then reported
+            last = exc
+            time.sleep(2)
+    raise AssertionError(f"{url} did not answer 200: {last}")
