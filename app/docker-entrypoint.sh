@@ -9,7 +9,7 @@ set -eu
 PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus}"
 export PROMETHEUS_MULTIPROC_DIR
 rm -rf "$PROMETHEUS_MULTIPROC_DIR"
-mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR" "${WORKER_STATE_DIR:-/tmp}"
 
 cmd="${1:-api}"
 [ "$#" -gt 0 ] && shift

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Redis redelivers an unacknowledged task after this many seconds: it must exceed the
     # hard time limit, or a long task is delivered twice. Default: hard limit + 60 s.
     CELERY_VISIBILITY_TIMEOUT: int | None = Field(None, ge=1)
+    # How often a worker looks for unacknowledged messages older than the visibility timeout
+    # (those of a worker that died) and puts them back on their queue.
+    CELERY_RESTORE_INTERVAL: int = Field(10, ge=1, le=600)
     CELERY_MAX_RETRIES: int = Field(3, ge=0, le=10)
     CELERY_RETRY_BACKOFF_MAX: int = Field(30, ge=1)
     WORKER_STATE_DIR: str = "/tmp"

@@ -23,6 +23,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "visibility_timeout": settings.visibility_timeout,
         "socket_timeout": 5,
         "socket_connect_timeout": 3,
+        # kombu sweeps every interval * throttle seconds; throttle 1 makes the interval exact
+        "unacked_restore_interval": settings.CELERY_RESTORE_INTERVAL,
+        "unacked_restore_throttle": 1,
     }
     state_dir = settings.WORKER_STATE_DIR
     return {
