@@ -286,7 +286,7 @@ def schema() -> dict:
             "image": image(top=True),
             "config": obj(
                 {
-                    "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]},
+                    "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]},
                     "agentProvider": {"enum": ["offline", "openai"]},
                     "openaiBaseUrl": {"type": "string", "pattern": r"^(https?://.+)?$"},
                     "openaiModel": STR,

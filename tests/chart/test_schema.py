@@ -112,13 +112,13 @@ NEGATIVE = [
 INVALID_COMBOS = [
     (
         "grace-not-above-time-limit",
-        {"worker": {"terminationGracePeriodSeconds": 1800, "taskTimeLimit": 1800}},
-        "terminationGracePeriodSeconds (1800) must be greater than taskTimeLimit (1800)",
+        {"worker": {"terminationGracePeriodSeconds": 300, "taskTimeLimit": 300}},
+        "terminationGracePeriodSeconds (300) must be greater than taskTimeLimit (300)",
     ),
     (
         "pool-grace-not-above-time-limit",
         {"workerPools": {"agents": {"queues": ["agents"], "taskTimeLimit": 4000}}},
-        'worker pool "agents": terminationGracePeriodSeconds (1860) must be greater than taskTimeLimit (4000)',
+        'worker pool "agents": terminationGracePeriodSeconds (360) must be greater than taskTimeLimit (4000)',
     ),
     (
         "soft-limit-above-hard",

@@ -181,6 +181,8 @@ RATE_LIMIT_PER_MINUTE: {{ .Values.config.rateLimitPerMinute | quote }}
 HTTP_TOOL_ALLOWLIST: {{ join "," .Values.config.httpToolAllowlist | quote }}
 FAULT_ERROR_RATE: {{ .Values.config.faultErrorRate | quote }}
 FAULT_LATENCY_MS: {{ .Values.config.faultLatencyMs | quote }}
+CELERY_TASK_TIME_LIMIT: {{ .Values.worker.taskTimeLimit | quote }}
+CELERY_TASK_SOFT_TIME_LIMIT: {{ .Values.worker.taskSoftTimeLimit | quote }}
 {{- range $k, $v := .Values.config.extra }}
 {{ $k }}: {{ $v | quote }}
 {{- end }}
@@ -494,7 +496,8 @@ spec:
 {{- end -}}
 {{- end -}}
 
-{{/* worker-only env: queues, concurrency, time limits */}}
+{{/* worker-only env: queues, concurrency, time limits (the ConfigMap carries the main worker's limits
+for every process; a pool's own limits override them in its pods), metrics port */}}
 {{- define "agent-service.worker.env" -}}
 - name: CELERY_QUEUES
   value: {{ join "," .queues | quote }}
@@ -504,6 +507,8 @@ spec:
   value: {{ .taskTimeLimit | quote }}
 - name: CELERY_TASK_SOFT_TIME_LIMIT
   value: {{ .taskSoftTimeLimit | quote }}
+- name: METRICS_PORT
+  value: {{ .metricsPort | quote }}
 {{- end -}}
 
 {{/* a pod securityContext + container securityContext for the dev dependencies */}}
