@@ -1,0 +1,34 @@
+# CI/CD workflows (.github/workflows), the AWX execution environment and job templates, and
+# Galaxy installs (issue 9).
+#   make lint-workflows    actionlint (with shellcheck + pyflakes) on .github/workflows/*.yml; part of `make lint`
+#   make integration-test  tests/{workflows,awx,galaxy}: release outputs, ansible-builder create,
+#                          awx_setup.yml definitions, galaxy build + galaxy-importer + installs in a throwaway repo
+INTEGRATION_REQS  := tests/requirements-integration.txt
+INTEGRATION_STAMP := $(VENV)/.stamp-integration
+INTEGRATION_TESTS := tests/workflows tests/awx tests/galaxy
+WORKFLOWS         := $(sort $(wildcard .github/workflows/*.yml))
+
+.PHONY: integration-venv lint-workflows integration-test ee-context
+
+# ansible-builder, galaxy-importer and shellcheck on top of the pinned host tools
+integration-venv: $(INTEGRATION_STAMP) ## pinned integration tools (tests/requirements-integration.txt) into .venv
+
+$(INTEGRATION_STAMP): $(INTEGRATION_REQS) $(VENV_STAMP)
+	@echo ">> venv: installing $(INTEGRATION_REQS)"
+	@$(PY) -m pip install -q -r requirements-dev.txt -r $(INTEGRATION_REQS)
+	@touch $@
+
+lint: lint-workflows
+
+lint-workflows: integration-venv gotools ## actionlint on the GitHub workflows
+	@$(CHECK) lint actionlint -- actionlint -no-color -shellcheck=$(VENV)/bin/shellcheck \
+	  -pyflakes=$(VENV)/bin/pyflakes $(WORKFLOWS)
+
+ee-context: integration-venv ## ansible-builder create: the EE build context in build/ee (no image is built)
+	@rm -rf build/ee
+	@ansible-builder create --file execution-environment.yml --context build/ee --output-filename Containerfile
+	@echo ">> ee: build context in build/ee (build it with: docker build -f build/ee/Containerfile build/ee)"
+
+integration-test: integration-venv gotools ## workflows, execution environment, AWX definitions, Galaxy build/import/install
+	@mkdir -p $(RESULTS)/integration
+	@$(PY) -m pytest -q -p no:cacheprovider $(INTEGRATION_TESTS) --junitxml=$(RESULTS)/integration/pytest.xml
