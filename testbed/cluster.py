@@ -19,6 +19,7 @@ import base64
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -451,7 +452,7 @@ def component_argv(node: str, ip: str) -> dict[str, list[str]]:
         # process its own mount namespace with the token bind-mounted there.
         "kube-network-policies": [
             "unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
-            'mount --bind "$0" "$1" && shift 2 && exec "$0" "$@"', str(STATE / "knp-sa"), str(SA_MOUNT),
+            'mount --bind "$1" "$2" && shift 2 && exec "$@"', "knp-wrapper", str(STATE / "knp-sa"), str(SA_MOUNT),
             binary("kube-network-policies"), f"--hostname-override={node}", "--disable-nri",
             "--metrics-bind-address=127.0.0.1:9080", "--netfilter-bug-1766-fix=false", "--v=1"],
     }
@@ -698,7 +699,7 @@ def clean_iptables() -> int:
             ours = re.compile(r"(KUBE-|CNI-)")
             chains = []
             for line in res.stdout.splitlines():
-                parts = line.split()
+                parts = shlex.split(line)
                 if parts[0] == "-N" and ours.match(parts[1]):
                     chains.append(parts[1])
                 elif parts[0] == "-A" and "-j" in parts and ours.match(parts[parts.index("-j") + 1]) \

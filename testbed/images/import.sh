@@ -14,6 +14,10 @@ if ! [ -S "$sock" ] || ! timeout 10 ctr --address "$sock" version >/dev/null 2>&
   echo ">> images: test bed containerd not running; $* will be imported at the next 'make cluster'"
   exit 0
 fi
+if ! timeout 10 docker info >/dev/null 2>&1; then
+  echo ">> images: docker daemon not running, nothing imported (make docker-up starts it)"
+  exit 0
+fi
 if [ "${1:-}" = --all ]; then
   mapfile -t refs < <(docker images --format '{{.Repository}}:{{.Tag}}' | grep '^localhost/' | grep -v ':<none>$' | sort -u)
 else
