@@ -141,3 +141,32 @@ def test_ready_answers_through_the_service(installed):
             last = exc
             time.sleep(2)
     raise AssertionError(f"{url} did not answer 200: {last}")
+
+
+def test_upgrade_keeps_passwords_and_reruns_migration(installed):
+    """A config change rolls the pods (checksum/config), the pre-upgrade hook runs again with the
+    same generated passwords (looked up from the release Secret), and the API stays ready."""
+    before = kget(installed, "secret", f"{RELEASE}-agent-service")["data"]
+    old_job_uid = kget(installed, "job", f"{RELEASE}-agent-service-migration")["metadata"]["uid"]
+    cmd = [
+        helm_bin(),
+        "upgrade",
+        RELEASE,
+        str(CHART),
+        "-n",
+        installed,
+        "--reuse-values",
+        "--set",
+        "config.logLevel=INFO",
+        "--wait",
+        "--timeout",
+        TIMEOUT,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert kget(installed, "secret", f"{RELEASE}-agent-service")["data"] == before
+    job = kget(installed, "job", f"{RELEASE}-agent-service-migration")
+    assert job["metadata"]["uid"] != old_job_uid and job["status"].get("succeeded") == 1, job["status"]
+    cm = kget(installed, "configmap", f"{RELEASE}-agent-service")
+    assert cm["data"]["LOG_LEVEL"] == "INFO"
+    test_ready_answers_through_the_service(installed)
