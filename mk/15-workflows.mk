@@ -25,7 +25,8 @@ lint-workflows: integration-venv gotools ## actionlint on the GitHub workflows
 	  -pyflakes=$(VENV)/bin/pyflakes $(WORKFLOWS)
 
 ee-context: integration-venv ## ansible-builder create: the EE build context in build/ee (no image is built)
-	@rm -rf build/ee
+	@rm -rf build/ee build/collection
+	@ansible-galaxy collection build --force --output-path build/collection .
 	@ansible-builder create --file execution-environment.yml --context build/ee --output-filename Containerfile
 	@echo ">> ee: build context in build/ee (build it with: docker build -f build/ee/Containerfile build/ee)"
 
