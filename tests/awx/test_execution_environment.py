@@ -128,7 +128,7 @@ def test_containerfile_stages_in_order(context):
         "USER 1000",
     ]
     positions = [text.find(line) for line in order]
-    missing = [line for line, pos in zip(order, positions) if pos < 0]
+    missing = [line for line, pos in zip(order, positions, strict=True) if pos < 0]
     assert not missing, missing
     assert positions == sorted(positions), "Containerfile steps out of order"
     assert 'ANSIBLE_INSTALL_REFS="ansible-core==2.19.14 ansible-runner==' in text
