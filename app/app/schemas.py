@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ErrorBody(BaseModel):
@@ -26,6 +26,24 @@ class InvocationCreate(BaseModel):
                        examples=["what is 2+3*4; time in Europe/Paris"])
     priority: Literal["normal", "high"] = Field("normal", description="`high` goes to the `priority` queue")
     metadata: dict[str, str] = Field(default_factory=dict, max_length=20, description="Free key/value labels")
+
+    @field_validator("input")
+    @classmethod
+    def _storable_text(cls, value: str) -> str:
+        return storable(value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _storable_metadata(cls, value: dict[str, str]) -> dict[str, str]:
+        return {storable(key): storable(item) for key, item in value.items()}
+
+
+def storable(text: str) -> str:
+    """PostgreSQL text cannot hold NUL and UTF-8 cannot encode lone surrogates: both are
+    stored as U+FFFD (the replacement character) rather than failing the request."""
+    if "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
+        return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return text
 
 
 class InvocationAccepted(BaseModel):

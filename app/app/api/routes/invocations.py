@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["invocations"], dependencies=[RateLimited])
 WAIT_MAX = 30.0
 TERMINAL = (InvocationStatus.succeeded, InvocationStatus.failed, InvocationStatus.timeout)
+_LINKS = {"GetInvocation": {"operationId": "invocations-get_invocation",
+                            "parameters": {"invocation_id": "$response.body#/id"}}}
 
 
 def to_out(inv: Invocation) -> InvocationOut:
@@ -48,15 +50,19 @@ def _load(session: Session, invocation_id: uuid.UUID) -> Invocation | None:
     "/v1/agents/{agent}/invocations",
     status_code=202,
     response_model=InvocationAccepted,
-    responses={200: {"model": InvocationOut, "description": "finished within `wait` seconds"},
-               **responses(404, 422, 429, 503)},
+    responses={
+        200: {"model": InvocationOut, "description": "finished within `wait` seconds", "links": _LINKS},
+        202: {"description": "queued (or still running after `wait` seconds)", "links": _LINKS},
+        **responses(400, 404, 422, 429, 503),
+    },
     summary="Start an agent; with `wait`, return the finished invocation if it ends in time",
 )
 def create_invocation(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    agent: Annotated[str, Path(max_length=64, description="Agent type, see GET /v1/agents")],
+    agent: Annotated[str, Path(max_length=64, description="Agent type, see GET /v1/agents",
+                               examples=["assistant"])],
     body: InvocationCreate,
     wait: Annotated[float, Query(ge=0, le=WAIT_MAX, description="Seconds to wait for the result (0: return at once)")]
     = 0,
