@@ -2,16 +2,21 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One runner for the helm CLI (and its plugins), plus the pure rollback planner.
 
-Nothing here imports AnsibleModule: the caller hands in a ``run_command``
-callable ``(argv, env) -> (rc, stdout, stderr)``. Commands are argv lists, never
-strings. The helm version is read once per runner and cached. Flags that were
-renamed between Helm 3 and Helm 4 live in one table, ``FLAG_GATES``.
+Nothing here imports AnsibleModule: the caller hands in a ``run_command`` callable with
+the signature of ``AnsibleModule.run_command`` (``argv, cwd=None, environ_update=None,
+data=None -> (rc, stdout, stderr)``). Commands are argv lists, never
+strings. HelmRunner is the collection's CommandRunner (module_utils/runner.py, shared
+with git): the helm version is read once per binary and cached, flags that only exist
+from some version on are in ``MIN_VERSIONS`` (its FLAG_GATES), and flags renamed between
+Helm 3 and Helm 4 live in one table, ``RENAMED_FLAGS``.
 """
 
 import json
 import re
 
 from ansible.module_utils.basic import env_fallback
+
+from .runner import CommandError, CommandRunner
 
 # Shared connection options of every helm-driven module of this collection.
 # Same names and environment fallbacks as kubernetes.core's helm modules so that
@@ -37,13 +42,14 @@ _AUTH_ENV = (
 )
 
 # Flags renamed between major versions: option -> ((min_major, flag), ...), newest first.
-FLAG_GATES = {
+RENAMED_FLAGS = {
     "atomic": ((4, "--rollback-on-failure"), (3, "--atomic")),
     "force": ((4, "--force-replace"), (3, "--force")),
     "wait": ((4, "--wait=watcher"), (3, "--wait")),
 }
 
-# Flags that only exist from a given helm version on: flag -> (major, minor, patch).
+# Flags that only exist from a given helm version on: flag -> (major, minor, patch)
+# (the CommandRunner.FLAG_GATES table of HelmRunner).
 MIN_VERSIONS = {
     "--wait-for-jobs": (3, 5, 0),
     "--recreate-pods": (3, 0, 0),
@@ -60,20 +66,8 @@ GOOD_STATES = ("deployed", "superseded")
 _VERSION_RE = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
-class HelmError(Exception):
-    """A helm command failed, or its answer made no sense."""
-
-    def __init__(self, msg, rc=None, stdout="", stderr="", command=None):
-        super().__init__(msg)
-        self.msg = msg
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-        self.command = command
-
-    def to_result(self):
-        return dict(msg=self.msg, rc=self.rc, stdout=self.stdout, stderr=self.stderr,
-                    command=self.command)
+class HelmError(CommandError):
+    """A helm command failed, or its answer made no sense (rc, stdout, stderr, command)."""
 
 
 def _dotted(version):
@@ -99,31 +93,36 @@ def auth_env(params):
     return env
 
 
-class HelmRunner:
-    """Runs helm with argv lists and a fixed environment; caches the version."""
+class HelmRunner(CommandRunner):
+    """The collection's CommandRunner for helm: argv lists, the version read once per binary
+    (``helm version --short``), Helm 3/4 flag spellings from FLAG_GATES."""
+
+    version_args = ("version", "--short")
+    FLAG_GATES = MIN_VERSIONS
 
     def __init__(self, run_command, binary="helm", env=None):
-        self._run_command = run_command
-        self.binary = binary
-        self.env = dict(env or {})
-        self._version = None
+        super().__init__(binary, run_command, environ_update=env)
+
+    @property
+    def env(self):
+        return self.environ_update
 
     def command(self, args):
         return [self.binary] + [str(arg) for arg in args]
 
-    def run(self, args, check_rc=True):
-        argv = self.command(args)
-        rc, out, err = self._run_command(argv, self.env)
-        if check_rc and rc != 0:
-            raise HelmError(f"helm failed (rc={rc}): {(err or out).strip()}",
-                            rc=rc, stdout=out, stderr=err, command=argv)
-        return rc, out, err
+    def run(self, args, check_rc=True, **kwargs):
+        try:
+            return super().run(args, check=check_rc, **kwargs)
+        except CommandError as exc:
+            if isinstance(exc, HelmError):
+                raise
+            raise HelmError(exc.msg, exc.rc, exc.stdout, exc.stderr, exc.command) from exc
 
     def version(self):
-        if self._version is None:
-            _rc, out, _err = self.run(["version", "--short"])
-            self._version = parse_version(out)
-        return self._version
+        try:
+            return super().version()
+        except CommandError as exc:
+            raise HelmError(exc.msg, exc.rc, exc.stdout, exc.stderr, exc.command) from exc
 
     def validate_version(self, minimum=MIN_HELM_VERSION):
         version = self.version()
@@ -132,18 +131,17 @@ class HelmRunner:
         return version
 
     def flag(self, option):
-        """The spelling of a renamed flag for this helm version (FLAG_GATES)."""
+        """The spelling of a renamed flag for this helm version (RENAMED_FLAGS)."""
         major = self.version()[0]
-        for min_major, flag in FLAG_GATES[option]:
+        for min_major, flag in RENAMED_FLAGS[option]:
             if major >= min_major:
                 return flag
         raise HelmError(f"helm {major} has no flag for {option}")
 
     def supports(self, flag):
-        version = self.version()
-        if flag in REMOVED_IN and version[0] >= REMOVED_IN[flag]:
+        if flag in REMOVED_IN and self.version()[0] >= REMOVED_IN[flag]:
             return False
-        return version >= MIN_VERSIONS.get(flag, (0, 0, 0))
+        return super().supports(flag)
 
     def require(self, flag):
         if not self.supports(flag):

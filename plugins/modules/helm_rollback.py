@@ -253,11 +253,7 @@ def main():
     if (module.params["revision"] or 0) < 0:
         module.fail_json(msg="revision must be 0 (previous) or a positive revision number")
     binary = module.params["binary_path"] or module.get_bin_path("helm", required=True)
-
-    def run_command(argv, env):
-        return module.run_command(argv, environ_update=env)
-
-    runner = HelmRunner(run_command, binary=binary, env=auth_env(module.params))
+    runner = HelmRunner(module.run_command, binary=binary, env=auth_env(module.params))
     try:
         result = run_rollback(runner, module.params, check_mode=module.check_mode)
     except HelmError as exc:

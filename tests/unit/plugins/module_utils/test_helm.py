@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,8 @@ class Recorder:
         self.answers = answers
         self.calls = []
 
-    def __call__(self, argv, env):
-        self.calls.append((argv, dict(env)))
+    def __call__(self, argv, cwd=None, environ_update=None, data=None):
+        self.calls.append((argv, dict(environ_update or {})))
         answer = self.answers[argv[1]]
         if callable(answer):
             answer = answer(argv)
@@ -50,6 +51,11 @@ def history(*entries):
 
 def version_answer(text):
     return (0, text + "\n", "")
+
+
+def runner_for(rec, **kwargs):
+    """A runner on a binary path of its own: versions are cached per binary path."""
+    return helm.HelmRunner(rec, binary=f"/fake/helm-{uuid.uuid4().hex}", **kwargs)
 
 
 # --- version, flag gates -------------------------------------------------------
@@ -71,11 +77,11 @@ def test_parse_version_garbage_is_a_clear_error():
 
 def test_version_is_cached():
     rec = Recorder({"version": version_answer("v3.22.0")})
-    runner = helm.HelmRunner(rec, binary="/bin/helm")
+    runner = runner_for(rec)
     assert runner.version() == (3, 22, 0)
-    assert runner.version() == (3, 22, 0)
+    assert helm.HelmRunner(rec, binary=runner.binary).version() == (3, 22, 0)
     assert len(rec.calls) == 1
-    assert rec.calls[0][0] == ["/bin/helm", "version", "--short"]
+    assert rec.calls[0][0] == [runner.binary, "version", "--short"]
 
 
 @pytest.mark.parametrize("version, atomic, force, wait", [
@@ -83,24 +89,24 @@ def test_version_is_cached():
     ("v4.3.1", "--rollback-on-failure", "--force-replace", "--wait=watcher"),
 ])
 def test_flag_gates(version, atomic, force, wait):
-    runner = helm.HelmRunner(Recorder({"version": version_answer(version)}))
+    runner = runner_for(Recorder({"version": version_answer(version)}))
     assert runner.flag("atomic") == atomic
     assert runner.flag("force") == force
     assert runner.flag("wait") == wait
 
 
 def test_removed_and_minimum_flags():
-    v3 = helm.HelmRunner(Recorder({"version": version_answer("v3.4.0")}))
+    v3 = runner_for(Recorder({"version": version_answer("v3.4.0")}))
     assert not v3.supports("--wait-for-jobs")
     with pytest.raises(helm.HelmError, match="--wait-for-jobs is not supported by helm 3.4.0"):
         v3.require("--wait-for-jobs")
-    v4 = helm.HelmRunner(Recorder({"version": version_answer("v4.3.1")}))
+    v4 = runner_for(Recorder({"version": version_answer("v4.3.1")}))
     assert v4.supports("--wait-for-jobs")
     assert not v4.supports("--recreate-pods")
 
 
 def test_too_old_helm_is_refused():
-    runner = helm.HelmRunner(Recorder({"version": version_answer("v3.2.0")}))
+    runner = runner_for(Recorder({"version": version_answer("v3.2.0")}))
     with pytest.raises(helm.HelmError, match="helm 3.2.0 is too old: 3.8.0 or newer is required"):
         runner.validate_version()
 
@@ -111,14 +117,14 @@ def test_failure_reports_rc_stdout_stderr_command():
     with pytest.raises(helm.HelmError) as err:
         runner.run(["status", "rel"])
     result = err.value.to_result()
-    assert result == dict(msg="helm failed (rc=1): Error: boom", rc=1, stdout="partial", stderr="Error: boom\n",
-                          command=["helm", "status", "rel"])
+    assert result == dict(msg="helm status rel... failed (rc=1): Error: boom", rc=1, stdout="partial",
+                          stderr="Error: boom\n", command=["helm", "status", "rel"])
     assert rec.calls[0][1] == {"KUBECONFIG": "/k"}
 
 
 def test_arguments_are_argv_not_shell():
     rec = Recorder({"history": (0, "[]", "")})
-    runner = helm.HelmRunner(rec)
+    runner = runner_for(rec)
     runner.history("rel; rm -rf /", "ns with space")
     argv = rec.calls[0][0]
     assert "rel; rm -rf /" in argv and "ns with space" in argv
@@ -140,14 +146,14 @@ def test_auth_spec_hides_the_token():
 
 def test_history_sorted_and_missing_release():
     rows = history((2, "deployed", "Upgrade complete"), (1, "superseded", "Install complete"))
-    runner = helm.HelmRunner(Recorder({"history": (0, json.dumps(rows), "")}))
+    runner = runner_for(Recorder({"history": (0, json.dumps(rows), "")}))
     assert [e["revision"] for e in runner.history("r", "n")] == [1, 2]
-    missing = helm.HelmRunner(Recorder({"history": (1, "", "Error: release: not found\n")}))
+    missing = runner_for(Recorder({"history": (1, "", "Error: release: not found\n")}))
     assert missing.history("r", "n") == []
 
 
 def test_history_other_errors_raise():
-    runner = helm.HelmRunner(Recorder({"history": (1, "", "Error: Kubernetes cluster unreachable\n")}))
+    runner = runner_for(Recorder({"history": (1, "", "Error: Kubernetes cluster unreachable\n")}))
     with pytest.raises(helm.HelmError, match="cluster unreachable") as err:
         runner.history("r", "n")
     assert err.value.rc == 1
@@ -211,7 +217,7 @@ PARAMS = dict(release_name="agent-service", release_namespace="dev", revision=No
 @pytest.mark.parametrize("version, wait, force", [("v3.22.0", "--wait", "--force"),
                                                   ("v4.3.1", "--wait=watcher", "--force-replace")])
 def test_rollback_args_per_version(version, wait, force):
-    runner = helm.HelmRunner(Recorder({"version": version_answer(version)}))
+    runner = runner_for(Recorder({"version": version_answer(version)}))
     args = helm.rollback_args(runner, "agent-service", "dev", 4, PARAMS)
     assert args == ["rollback", "agent-service", "4", "--namespace", "dev", wait, "--wait-for-jobs",
                     "--timeout", "2m0s", force, "--cleanup-on-fail", "--no-hooks", "--history-max", "5"]
@@ -233,9 +239,9 @@ def _stateful_helm(rows_before, rows_after, rollback_rc=0):
 def test_run_rollback_check_mode_runs_nothing():
     before = history((1, "superseded", ""), (2, "deployed", ""))
     rec = _stateful_helm(before, before)
-    result = helm.run_rollback(helm.HelmRunner(rec), dict(PARAMS, force=False, history_max=None), check_mode=True)
+    result = helm.run_rollback(runner_for(rec), dict(PARAMS, force=False, history_max=None), check_mode=True)
     assert result["changed"] is True
-    assert result["command"][:4] == ["helm", "rollback", "agent-service", "1"]
+    assert result["command"][1:4] == ["rollback", "agent-service", "1"]
     assert result["stdout"] == "" and result["revision"] == 2
     assert [c[0][1] for c in rec.calls] == ["version", "history"]
 
@@ -243,7 +249,7 @@ def test_run_rollback_check_mode_runs_nothing():
 def test_run_rollback_reports_new_revision():
     before = history((1, "superseded", ""), (2, "deployed", ""))
     after = history((1, "superseded", ""), (2, "superseded", ""), (3, "deployed", "Rollback to 1"))
-    result = helm.run_rollback(helm.HelmRunner(_stateful_helm(before, after)), dict(PARAMS, revision=None))
+    result = helm.run_rollback(runner_for(_stateful_helm(before, after)), dict(PARAMS, revision=None))
     assert (result["changed"], result["rolled_back_from"], result["rolled_back_to"]) == (True, 2, 1)
     assert (result["revision"], result["status"]) == (3, "deployed")
     assert "Happy Helming" in result["stdout"]
@@ -253,13 +259,13 @@ def test_run_rollback_not_deployed_afterwards_fails():
     before = history((1, "superseded", ""), (2, "deployed", ""))
     after = history((1, "superseded", ""), (2, "superseded", ""), (3, "failed", "Rollback \"x\" failed"))
     with pytest.raises(helm.HelmError, match="revision 3 is failed"):
-        helm.run_rollback(helm.HelmRunner(_stateful_helm(before, after)), PARAMS)
+        helm.run_rollback(runner_for(_stateful_helm(before, after)), PARAMS)
 
 
 def test_run_rollback_helm_error_propagates():
     before = history((1, "superseded", ""), (2, "deployed", ""))
     with pytest.raises(helm.HelmError) as err:
-        helm.run_rollback(helm.HelmRunner(_stateful_helm(before, before, rollback_rc=1)), PARAMS)
+        helm.run_rollback(runner_for(_stateful_helm(before, before, rollback_rc=1)), PARAMS)
     assert err.value.command[1] == "rollback" and err.value.rc == 1
 
 
@@ -270,8 +276,9 @@ def _real(name):
     return str(path) if path.exists() else shutil.which(name)
 
 
-def _subprocess_run(argv, env):
-    proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, **env), check=False)
+def _subprocess_run(argv, cwd=None, environ_update=None, data=None):
+    proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, **(environ_update or {})),
+                          check=False, cwd=cwd, input=data)
     return proc.returncode, proc.stdout, proc.stderr
 
 
