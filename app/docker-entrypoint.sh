@@ -31,7 +31,7 @@ case "$cmd" in
       --pidfile= "$@" ;;
   flower)
     exec celery -A app.worker.celery_app flower \
-      --address=0.0.0.0 --port="${FLOWER_PORT:-5555}" --persistent=False "$@" ;;
+      --address="${FLOWER_ADDRESS:-0.0.0.0}" --port="${FLOWER_PORT:-5555}" --persistent=False "$@" ;;
   migrate)
     exec python -m app.prestart "$@" ;;
   *)

@@ -146,3 +146,18 @@ def test_beat_runs_with_its_schedule_in_the_state_dir(base_env: dict[str, str]) 
         assert beat.alive(), beat.output()[-3000:]
     finally:
         assert beat.stop() in (0, -15), beat.output()[-3000:]
+
+
+def test_flower_serves_the_workers(base_env: dict[str, str], worker: Proc) -> None:
+    flower = start_process("flower", ["flower"], {**base_env, "FLOWER_ADDRESS": "127.0.0.1", "FLOWER_PORT": "58070"})
+    try:
+        def healthy() -> bool:
+            try:
+                return httpx.get("http://127.0.0.1:58070/healthcheck", timeout=2).text == "OK"
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, timeout=60, interval=0.5, message="flower")
+        assert "flower_events_total" in httpx.get("http://127.0.0.1:58070/metrics", timeout=5).text
+    finally:
+        flower.stop()
