@@ -1,0 +1,104 @@
+"""roles/monitoring_stack offline: the render phase (promtool/amtool validate) and the manifests it applies."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import MONITORING, ROOT
+
+ROLE = ROOT / "roles" / "monitoring_stack"
+
+
+def run_render(tmp_path, *extra: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections"))
+    env.setdefault("ANSIBLE_HOME", str(ROOT / ".cache" / "ansible"))
+    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
+    playbook = shutil.which("ansible-playbook", path=str(ROOT / ".venv" / "bin")) or "ansible-playbook"
+    cmd = [playbook, "-i", "localhost,", str(ROOT / "tests" / "monitoring" / "render_role.yml"),
+           "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"render_out={tmp_path}",
+           "-e", f"role_dir={ROLE}", "-e", "monitoring_stack_mode=kube_prometheus_stack",
+           "-e", f"monitoring_stack_source_dir={MONITORING}", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("render")
+    proc = run_render(out, "-e", "monitoring_stack_runbook_base_url=https://runbooks.example.org/agent/")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return out
+
+
+def docs(path):
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def test_rules_are_the_source_rules_with_absolute_runbooks(rendered):
+    rules = json.loads((rendered / "rules.json").read_text())
+    source = [g for f in ("rules.yml", "slo-rules.yml")
+              for g in yaml.safe_load((MONITORING / "prometheus" / f).read_text())["groups"]]
+    assert [g["name"] for g in rules["groups"]] == [g["name"] for g in source]
+    urls = [r["annotations"]["runbook_url"] for g in rules["groups"] for r in g["rules"] if "alert" in r]
+    assert urls and all(u.startswith("https://runbooks.example.org/agent/") and u.endswith(".md") for u in urls)
+
+
+def test_alertmanager_config_points_at_the_mounted_templates(rendered):
+    config = yaml.safe_load((rendered / "alertmanager.yaml").read_text())
+    assert config["templates"] == ["/etc/alertmanager/config/*.tmpl"]
+    assert config["global"]["slack_api_url_file"].startswith("/etc/alertmanager/secrets/alertmanager-notifications/")
+
+
+def test_dashboards_are_shipped(rendered):
+    dashboards = json.loads((rendered / "dashboards.json").read_text())
+    assert set(dashboards) == {"agent-service.json"}
+    assert json.loads(dashboards["agent-service.json"])["uid"] == "agent-service"
+
+
+def test_operator_mode_manifests(rendered):
+    prom = {d["kind"]: d for d in docs(rendered / "prometheus.yaml")}
+    assert prom["Prometheus"]["spec"]["ruleSelector"] == {"matchLabels": {"release": "kube-prometheus-stack"}}
+    assert prom["Prometheus"]["spec"]["image"] == "localhost/testbed/prometheus:v2.42.0"
+    assert prom["Prometheus"]["spec"]["externalLabels"] == {"cluster": "local"}
+    assert prom["Alertmanager"]["spec"]["configSecret"] == "alertmanager-agent-service"
+    assert prom["Alertmanager"]["spec"]["secrets"] == ["alertmanager-notifications"]
+    ksm = {d["kind"]: d for d in docs(rendered / "kube-state-metrics.yaml")}
+    args = ksm["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert any(a.startswith("--metric-labels-allowlist=pods=[app.kubernetes.io/name,") for a in args)
+    operator = {d["kind"]: d for d in docs(rendered / "operator.yaml")}
+    op_args = operator["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--prometheus-config-reloader=localhost/testbed/prometheus-config-reloader:v0.85.0" in op_args
+    for name in ("operator.yaml", "kube-state-metrics.yaml", "node-exporter.yaml", "kubelet.yaml", "prometheus.yaml",
+                 "exporters.yaml"):
+        for doc in docs(rendered / name):
+            if doc["kind"] in ("ServiceMonitor", "PrometheusRule"):
+                assert doc["metadata"]["labels"]["release"] == "kube-prometheus-stack", (name, doc["metadata"]["name"])
+
+
+def test_kube_prometheus_stack_values(rendered):
+    values = yaml.safe_load((rendered / "kps-values.yaml").read_text())
+    assert values["alertmanager"]["config"]["route"]["group_by"] == ["alertname", "cluster", "service"]
+    assert "agent-service.tmpl" in values["alertmanager"]["templateFiles"]
+    assert values["grafana"]["sidecar"]["dashboards"]["label"] == "grafana_dashboard"
+    assert values["grafana"]["sidecar"]["dashboards"]["labelValue"] == "1"
+    assert any(v.startswith("pods=[") for v in values["kube-state-metrics"]["metricLabelsAllowlist"])
+
+
+def test_broken_rules_are_refused_before_they_land(tmp_path):
+    source = tmp_path / "monitoring"
+    shutil.copytree(MONITORING, source, ignore=shutil.ignore_patterns("images"))
+    rules = source / "prometheus" / "rules.yml"
+    rules.write_text(rules.read_text().replace("expr: pg_up == 0", "expr: pg_up ==", 1))
+    proc = run_render(tmp_path / "out", "-e", f"monitoring_stack_source_dir={source}")
+    assert proc.returncode != 0
+    assert "failed to validate" in proc.stdout and "PostgreSQLConnectionErrors" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_bad_mode_is_refused(tmp_path):
+    proc = run_render(tmp_path, "-e", "monitoring_stack_mode=helm")
+    assert proc.returncode != 0 and "monitoring_stack_mode must be one of" in proc.stdout
