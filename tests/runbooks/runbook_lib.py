@@ -1,0 +1,886 @@
+"""Parsing and checking of the alert runbooks (monitoring/runbooks/*.md).
+
+Everything a runbook claims is checked against the project's real sources:
+
+* alerts and their expressions: the rule files Prometheus loads (monitoring/prometheus/*.yml);
+* receivers: `amtool config routes test` on monitoring/alertmanager.yml;
+* object names, labels and containers: `helm template` of helm/agent-service for every
+  environment, with the release name and namespace of the inventories;
+* playbooks, inventories and their variables: playbooks/, inventories/, roles/release/defaults;
+* make targets: the Makefile and mk/*.mk;
+* tool subcommands and flags: promtool/amtool `--help` (the Debian packages), jq's compiler,
+  and fixed tables for kubectl/helm (the test bed builds kubectl; nothing runs a cluster here);
+* PromQL: promtool parses it (as recording rules), metric names come from docs/interfaces.md
+  and from the rule files (the exporters the rules already rely on).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNBOOK_DIR = ROOT / "monitoring" / "runbooks"
+RULE_DIR = ROOT / "monitoring" / "prometheus"
+ALERTMANAGER_CONFIG = ROOT / "monitoring" / "alertmanager.yml"
+INTERFACES = ROOT / "docs" / "interfaces.md"
+CHART_DIR = ROOT / "helm" / "agent-service"
+RELEASE_DEFAULTS = ROOT / "roles" / "release" / "defaults" / "main.yml"
+SECTIONS = ("Meaning", "Confirm", "Likely causes", "Mitigate", "Escalate")
+NOT_RUNBOOKS = {"README.md"}
+SHELL_LANGS = {"bash", "sh", "shell"}
+TEAMS = ("api", "worker", "database")
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+@dataclass
+class Rule:
+    alert: str
+    expr: str
+    labels: dict
+    annotations: dict
+    file: str
+    group: str
+    for_: str | None
+
+
+def rule_files() -> list[Path]:
+    """Every rule file Prometheus loads: the YAML files with `groups` in monitoring/prometheus/."""
+    files = []
+    for path in sorted(RULE_DIR.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text())
+        if isinstance(doc, dict) and "groups" in doc:
+            files.append(path)
+    return files
+
+
+@functools.cache
+def alert_rules() -> tuple[Rule, ...]:
+    rules = []
+    for path in rule_files():
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    rules.append(Rule(rule["alert"], rule["expr"], rule.get("labels", {}), rule.get("annotations", {}),
+                                      path.name, group["name"], rule.get("for")))
+    return tuple(rules)
+
+
+@functools.cache
+def recorded_names() -> frozenset[str]:
+    names = set()
+    for path in rule_files():
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            names.update(rule["record"] for rule in group["rules"] if "record" in rule)
+    return frozenset(names)
+
+
+def alerts() -> dict[str, list[Rule]]:
+    out: dict[str, list[Rule]] = {}
+    for rule in alert_rules():
+        out.setdefault(rule.alert, []).append(rule)
+    return out
+
+
+def runbook_files() -> list[Path]:
+    return sorted(p for p in RUNBOOK_DIR.glob("*.md") if p.name not in NOT_RUNBOOKS)
+
+
+def teams_of(rule: Rule) -> list[str]:
+    """The `team` label, or every team a templated label can produce."""
+    team = str(rule.labels.get("team", ""))
+    if "{{" not in team:
+        return [team]
+    return [t for t in TEAMS if re.search(rf"\b{t}\b", team)]
+
+
+def normalize(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ----------------------------------------------------------------------------- markdown
+
+
+@dataclass
+class Block:
+    lang: str
+    text: str
+    line: int
+
+
+def fenced_blocks(markdown: str) -> list[Block]:
+    """Fenced code blocks, also inside list items (the fence's indentation is removed)."""
+    blocks: list[Block] = []
+    lines = markdown.splitlines()
+    i = 0
+    while i < len(lines):
+        m = re.match(r"^(\s*)```(\S*)\s*$", lines[i])
+        if not m:
+            i += 1
+            continue
+        indent, lang, start = len(m.group(1)), m.group(2), i
+        body = []
+        i += 1
+        while i < len(lines) and not re.match(r"^\s*```\s*$", lines[i]):
+            body.append(lines[i][indent:] if lines[i][:indent].strip() == "" else lines[i])
+            i += 1
+        if i >= len(lines):
+            raise ValueError(f"line {start + 1}: unterminated code fence")
+        blocks.append(Block(lang, "\n".join(body), start + 1))
+        i += 1
+    return blocks
+
+
+def sections(markdown: str) -> dict[str, str]:
+    """`## Heading` -> text up to the next `## ` heading (fenced blocks kept, their `#` lines ignored)."""
+    out: dict[str, str] = {}
+    current, buf, in_fence = None, [], False
+    for line in markdown.splitlines():
+        if re.match(r"^\s*```", line):
+            in_fence = not in_fence
+        if not in_fence and line.startswith("## "):
+            if current is not None:
+                out[current] = "\n".join(buf)
+            current, buf = line[3:].strip(), []
+        elif current is not None:
+            buf.append(line)
+    if current is not None:
+        out[current] = "\n".join(buf)
+    return out
+
+
+def heading_order(markdown: str) -> list[str]:
+    return list(sections(markdown))
+
+
+def inline_commands(markdown: str) -> list[str]:
+    """Inline code spans in the prose that are commands of a host tool (`kubectl -n ...`)."""
+    prose = re.sub(r"^\s*```.*?^\s*```", "", markdown, flags=re.S | re.M)
+    spans = re.findall(r"`([^`\n]+)`", prose)
+    # a span with a flag is a command to run; `helm history` alone is a mention
+    return [s for s in spans if s.split()[0] in HOST_TOOLS and any(w.startswith("-") for w in s.split()[1:])]
+
+
+# ----------------------------------------------------------------------------- PromQL
+
+PROMQL_KEYWORDS = {
+    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset",
+    "inf", "nan", "atan2", "start", "end",
+}
+BUILTIN_SERIES = {"ALERTS", "ALERTS_FOR_STATE"}
+# Labels Prometheus adds to the app's series (docs/interfaces.md) and the histogram's `le`.
+TARGET_LABELS = {"namespace", "pod", "service", "job", "instance", "container", "endpoint", "app_kubernetes_io_version"}
+_STRING = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'
+
+
+def metric_names(expr: str) -> set[str]:
+    """Metric names in a PromQL expression (parsed by promtool elsewhere; this only finds names)."""
+    text = re.sub(_STRING, '""', expr)
+    text = re.sub(r"#[^\n]*", "", text)
+    text = re.sub(r"\{[^{}]*\}", " ", text)
+    text = re.sub(r"\[[^\[\]]*\]", " ", text)
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", " ", text)
+    names = set()
+    for m in re.finditer(r"(?<![\w.:])([a-zA-Z_:][\w:]*)(\s*\()?", text):
+        word, call = m.group(1), m.group(2)
+        if call or word.lower() in PROMQL_KEYWORDS:
+            continue
+        rest = text[m.end():].lstrip()
+        if re.match(r"(by|without)\b", rest):  # `sum by (x) (...)`: `sum` is the aggregation
+            continue
+        names.add(word)
+    return names
+
+
+def selectors(expr: str) -> list[tuple[str, set[str]]]:
+    """(metric, label names) of every `metric{...}` selector."""
+    out = []
+    for m in re.finditer(r"(?<![\w.:])([a-zA-Z_:][\w:]*)\s*\{((?:" + _STRING + r"|[^{}\"'`])*)\}", expr):
+        labels = set(re.findall(r"([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)", re.sub(_STRING, '""', m.group(2))))
+        out.append((m.group(1), labels))
+    return out
+
+
+@functools.cache
+def app_metrics() -> dict[str, set[str]]:
+    """Metric -> label names from docs/interfaces.md, histograms expanded to their series."""
+    out: dict[str, set[str]] = {}
+    for m in re.finditer(r"^\|\s*`([a-z_]+)`\s*\|\s*(counter|gauge|histogram)\s*\|([^|]*)\|", INTERFACES.read_text(),
+                         flags=re.M):
+        name, kind = m.group(1), m.group(2)
+        labels = set(re.findall(r"`([a-z_]+)`", m.group(3)))
+        if kind == "histogram":
+            out[f"{name}_bucket"] = labels | {"le"}
+            out[f"{name}_count"] = set(labels)
+            out[f"{name}_sum"] = set(labels)
+        else:
+            out[name] = labels
+    return out
+
+
+@functools.cache
+def known_metrics() -> frozenset[str]:
+    """App metrics, the names the rule files use (exporters: kube-state-metrics, cAdvisor,
+    postgres_exporter, redis_exporter, `up`), recorded series and Prometheus' own ALERTS."""
+    names = set(app_metrics()) | set(recorded_names()) | BUILTIN_SERIES
+    for path in rule_files():
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                names |= metric_names(rule["expr"])
+    return frozenset(names)
+
+
+def promql_problems(expr: str) -> list[str]:
+    problems = []
+    for name in sorted(metric_names(expr) - known_metrics()):
+        problems.append(f"unknown metric {name!r} (not in docs/interfaces.md nor used by the rule files)")
+    for metric, labels in selectors(expr):
+        if metric in app_metrics():
+            bad = labels - app_metrics()[metric] - TARGET_LABELS
+            if bad:
+                problems.append(f"{metric} has no label(s) {sorted(bad)} (docs/interfaces.md)")
+    return problems
+
+
+def promtool_parse(exprs: list[str]) -> list[str]:
+    """Parse expressions with promtool (as recording rules of a throwaway rule file)."""
+    if not exprs:
+        return []
+    group = {"name": "runbook", "rules": [{"record": f"runbook:check_{i}", "expr": e} for i, e in enumerate(exprs)]}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "runbook.rules.yml"
+        path.write_text(yaml.safe_dump({"groups": [group]}, sort_keys=False))
+        res = subprocess.run([tool("promtool"), "check", "rules", str(path)], capture_output=True, text=True,
+                             timeout=60)
+    if res.returncode == 0:
+        return []
+    return [line for line in (res.stdout + res.stderr).splitlines() if line.strip()]
+
+
+# ----------------------------------------------------------------------------- tools
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"{name} is not installed (make debs / make gotools / make venv)")
+    return path
+
+
+def deb_packages() -> list[str]:
+    text = (ROOT / "versions.env").read_text()
+    m = re.search(r"^DEB_PACKAGES=(.*)$", text, flags=re.M)
+    return m.group(1).split() if m else []
+
+
+def _provided(kind: str, what: str) -> bool:
+    if kind == "deb":
+        return what in deb_packages()
+    if kind == "file":
+        path, needle = what.split("::", 1)
+        return needle in (ROOT / path).read_text()
+    return kind == "base"
+
+
+# Host executables a runbook may name, and where the project gets each one from.
+HOST_TOOLS: dict[str, tuple[str, str]] = {
+    "kubectl": ("file", "testbed/k8s/build.sh::kubectl"),
+    "helm": ("file", "mk/20-gotools.mk::helm.sh/helm/v3/cmd/helm"),
+    "ansible-playbook": ("file", "requirements-dev.txt::ansible-core=="),
+    "make": ("file", "Makefile::include $(sort $(wildcard mk/*.mk))"),
+    "curl": ("deb", "curl"),
+    "jq": ("deb", "jq"),
+    "promtool": ("deb", "prometheus"),
+    "amtool": ("deb", "prometheus-alertmanager"),
+    "psql": ("deb", "postgresql"),
+    "redis-cli": ("deb", "redis-server"),  # Debian's redis-server depends on redis-tools (redis-cli)
+    "grep": ("base", "grep"),
+    "head": ("base", "coreutils"),
+    "tail": ("base", "coreutils"),
+    "sort": ("base", "coreutils"),
+}
+# Executables that exist only inside a container, by component (the image's entrypoint tools).
+CONTAINER_TOOLS = {
+    "api": {"python", "celery"}, "worker": {"python", "celery"}, "beat": {"python", "celery"},
+    "flower": {"python", "celery"}, "postgresql": {"psql", "pg_isready"}, "redis": {"redis-cli"},
+}
+
+
+def tool_is_shipped(name: str) -> bool:
+    kind, what = HOST_TOOLS[name]
+    return _provided(kind, what)
+
+
+@functools.cache
+def help_text(tool_name: str, words: tuple[str, ...]) -> str | None:
+    """`<tool> <words> --help` for kingpin tools (promtool, amtool); None if the command does not exist."""
+    res = subprocess.run([tool(tool_name), *words, "--help"], capture_output=True, text=True, timeout=30)
+    return None if res.returncode != 0 else res.stdout + res.stderr
+
+
+def jq_compiles(program: str) -> bool:
+    res = subprocess.run([tool("jq"), program], input="null", capture_output=True, text=True, timeout=30)
+    return res.returncode != 3  # 3: compile error
+
+
+KUBECTL_VERBS = {
+    "get", "describe", "logs", "exec", "top", "rollout", "scale", "port-forward", "events", "delete", "patch",
+    "set", "cordon", "uncordon", "drain", "annotate", "label", "auth", "debug",
+}
+KUBECTL_SUB = {
+    "rollout": {"status", "history", "undo", "restart", "pause", "resume"},
+    "set": {"env", "image", "resources"},
+    "top": {"pod", "pods", "node", "nodes"},
+    "auth": {"can-i", "whoami"},
+}
+KUBECTL_CLUSTER_VERBS = {"cordon", "uncordon", "drain"}
+# flag -> takes a value
+KUBECTL_FLAGS = {
+    "-n": True, "--namespace": True, "-l": True, "--selector": True, "-o": True, "--output": True,
+    "-c": True, "--container": True, "-L": True, "--label-columns": True, "-p": True, "--patch": True,
+    "--type": True, "--tail": True, "--since": True, "--timeout": True, "--for": True, "--types": True,
+    "--field-selector": True, "--replicas": True, "--max": False, "--prefix": False, "--previous": False,
+    "--containers": False, "--list": False, "-w": False, "--watch": False, "--all-containers": False,
+    "-i": False, "-t": False, "-it": False, "-A": False, "--ignore-daemonsets": False,
+}
+HELM_VERBS = {"history", "status", "get", "list", "ls", "rollback", "diff"}
+HELM_FLAGS = {"-n": True, "--namespace": True, "--max": True, "-o": True, "--output": True, "--revision": True}
+ANSIBLE_FLAGS = {"-i": True, "--inventory": True, "-e": True, "--extra-vars": True, "--check": False,
+                 "--diff": False, "-v": False, "--limit": True}
+PSQL_FLAGS = {"-h": True, "-U": True, "-d": True, "-c": True, "-p": True}
+REDIS_FLAGS = {"-h": True, "-p": True, "-a": True, "--no-auth-warning": False, "--bigkeys": False, "-n": True}
+KIND_ALIASES = {
+    "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
+    "statefulset": "StatefulSet", "sts": "StatefulSet", "statefulsets": "StatefulSet",
+    "svc": "Service", "service": "Service", "services": "Service",
+    "job": "Job", "jobs": "Job", "hpa": "HorizontalPodAutoscaler", "configmap": "ConfigMap", "cm": "ConfigMap",
+    "secret": "Secret", "pdb": "PodDisruptionBudget", "pvc": "PersistentVolumeClaim",
+}
+# Services the monitoring stack's operator creates (prometheus-operated is also in the inventories' URLs).
+OPERATOR_SERVICES = {"prometheus-operated", "alertmanager-operated"}
+
+
+# ----------------------------------------------------------------------------- project facts
+
+
+@functools.cache
+def inventories() -> dict[str, dict]:
+    out = {}
+    for hosts in sorted((ROOT / "inventories").glob("*/hosts.yml")):
+        env_dir = hosts.parent
+        group_vars = {}
+        for gv in sorted((env_dir / "group_vars").glob("*/*.yml")):
+            group_vars.update(yaml.safe_load(gv.read_text()) or {})
+        out[env_dir.name] = group_vars
+    return out
+
+
+@functools.cache
+def monitoring_namespaces() -> frozenset[str]:
+    """Namespaces of the monitoring stack, from the inventories' Prometheus URLs."""
+    found = set()
+    for gv in inventories().values():
+        m = re.match(r"https?://[\w-]+\.([\w-]+)\.svc", str(gv.get("release_prometheus_url", "")))
+        if m:
+            found.add(m.group(1))
+    return frozenset(found)
+
+
+@functools.cache
+def release_defaults() -> dict:
+    return yaml.safe_load(RELEASE_DEFAULTS.read_text())
+
+
+def app_namespaces() -> set[str]:
+    return {gv.get("release_namespace", release_defaults()["release_namespace"]) for gv in inventories().values()}
+
+
+def playbooks() -> set[str]:
+    return {p.stem for p in (ROOT / "playbooks").glob("*.yml")}
+
+
+def collection_name() -> str:
+    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    return f"{galaxy['namespace']}.{galaxy['name']}"
+
+
+@functools.cache
+def make_targets() -> frozenset[str]:
+    targets = set()
+    for path in [ROOT / "Makefile", *sorted((ROOT / "mk").glob("*.mk"))]:
+        for line in path.read_text().splitlines():
+            m = re.match(r"^([A-Za-z0-9_.%/-]+(?:\s+[A-Za-z0-9_.%/-]+)*)\s*:(?![=:])", line)
+            if m and not line.startswith("\t"):
+                targets.update(m.group(1).split())
+    return frozenset(targets)
+
+
+@dataclass
+class Chart:
+    objects: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # namespace -> {(kind, name)}
+    labels: dict[str, list[dict]] = field(default_factory=dict)  # namespace -> label sets (objects, pod templates)
+    containers: dict[str, str] = field(default_factory=dict)  # container name -> component
+    secrets: set[str] = field(default_factory=set)  # Secrets the pods reference
+    values: dict[str, dict] = field(default_factory=dict)  # env -> values file
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+@functools.cache
+def chart() -> Chart:
+    """`helm template` of the chart for every environment (release name and namespace of its inventory)."""
+    out = Chart()
+    kube = (ROOT / "versions.env").read_text()
+    kube_version = re.search(r"^KUBERNETES_VERSION=v?(\S+)", kube, flags=re.M).group(1)
+    release = release_defaults()["release_name"]
+    for env, gv in inventories().items():
+        values_file = CHART_DIR / f"values-{gv.get('release_env', env)}.yaml"
+        out.values[env] = yaml.safe_load(values_file.read_text()) or {}
+        objects = out.objects.setdefault(gv["release_namespace"], set())
+        labels = out.labels.setdefault(gv["release_namespace"], [])
+        res = subprocess.run(
+            [tool("helm"), "template", release, str(CHART_DIR), "--namespace", gv["release_namespace"],
+             "--kube-version", kube_version, "--api-versions", "monitoring.coreos.com/v1", "-f", str(values_file)],
+            capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            raise RuntimeError(f"helm template ({env}) failed: {res.stderr}")
+        for doc in yaml.safe_load_all(res.stdout):
+            if not doc:
+                continue
+            meta = doc["metadata"]
+            objects.add((doc["kind"], meta["name"]))
+            labels.append(meta.get("labels", {}))
+            template = doc.get("spec", {}).get("template", {})
+            if "metadata" in template:
+                labels.append(template["metadata"].get("labels", {}))
+                component = template["metadata"].get("labels", {}).get("app.kubernetes.io/component", "")
+                for c in template.get("spec", {}).get("containers", []):
+                    out.containers[c["name"]] = component
+            for node in _walk(doc):
+                ref = node.get("secretKeyRef") or node.get("secretRef")
+                if isinstance(ref, dict) and "name" in ref:
+                    out.secrets.add(ref["name"])
+    return out
+
+
+def object_exists(kind: str, name: str, namespace: str | None) -> bool:
+    if kind == "Service" and name in OPERATOR_SERVICES:
+        return namespace in monitoring_namespaces()
+    if kind == "Secret" and name in chart().secrets:
+        return True
+    return (kind, name) in chart().objects.get(namespace, set())
+
+
+def selector_matches(selector: str, namespace: str | None) -> bool:
+    """The selector matches an object the chart renders in that namespace's environment."""
+    wanted = []
+    for part in selector.split(","):
+        m = re.fullmatch(r"\s*([\w./-]+)\s*(=|==|!=)\s*([\w.-]*)\s*", part)
+        if not m:
+            return False
+        wanted.append((m.group(1), m.group(2), m.group(3)))
+    for labels in chart().labels.get(namespace, []):
+        if all((labels.get(k) == v) if op in ("=", "==") else (labels.get(k) != v) for k, op, v in wanted):
+            return True
+    return False
+
+
+def database_facts() -> tuple[set[str], set[str], set[str], set[str]]:
+    """(PostgreSQL hosts, PostgreSQL users/databases, Redis hosts, Redis ports) from the values files."""
+    pg_hosts, pg_names, redis_hosts, redis_ports = set(), set(), set(), set()
+    base = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    for values in [base, *chart().values.values()]:
+        for key in ("externalDatabase", "postgresql"):
+            section = values.get(key) or {}
+            if section.get("host"):
+                pg_hosts.add(section["host"])
+            pg_names.update(str(section[k]) for k in ("username", "database") if section.get(k))
+        section = values.get("externalRedis") or {}
+        if section.get("host"):
+            redis_hosts.add(section["host"])
+        if section.get("port"):
+            redis_ports.add(str(section["port"]))
+    return pg_hosts, pg_names, redis_hosts, redis_ports
+
+
+# ----------------------------------------------------------------------------- shell
+
+
+def split_commands(script: str) -> list[list[str]]:
+    """Simple commands of a shell snippet: continuation lines joined, comments dropped, split at
+    `|`, `||`, `&&`, `;`, `&`; redirections removed. `$(...)`, backticks and `<...>` placeholders
+    are refused (write a variable instead)."""
+    text = script.replace("\\\n", " ")
+    if "$(" in text or re.search(r"(?<!\\)`", text):
+        raise ValueError("command substitution is not allowed in a runbook command")
+    commands: list[list[str]] = []
+    for line in text.splitlines():
+        lex = shlex.shlex(line, posix=True, punctuation_chars=";&|<>")
+        lex.whitespace_split = True
+        lex.commenters = "#"
+        current: list[str] = []
+        tokens = list(lex)
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok in (";", "&", "&&", "|", "||"):
+                if current:
+                    commands.append(current)
+                current = []
+            elif tok in (">", ">>", "<", "2>", "&>"):
+                if tok == "<":
+                    raise ValueError(f"input redirection or a <placeholder> in {line!r}: use a variable")
+                i += 1  # skip the target
+            elif set(tok) <= set(";&|<>"):
+                raise ValueError(f"unsupported shell operator {tok!r} in {line!r}")
+            else:
+                current.append(tok)
+            i += 1
+        if current:
+            commands.append(current)
+    return commands
+
+
+def _options(argv: list[str], flags: dict[str, bool], tool_name: str) -> tuple[dict[str, list[str]], list[str],
+                                                                                list[str]]:
+    """Split argv into ({flag: [values]}, positionals, problems); stops at `--`."""
+    opts: dict[str, list[str]] = {}
+    pos: list[str] = []
+    problems: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            pos.append("--")
+            pos.extend(argv[i + 1:])
+            break
+        if tok.startswith("-") and len(tok) > 1 and not re.fullmatch(r"-\d+", tok):
+            name, eq, value = tok.partition("=")
+            if name not in flags:
+                problems.append(f"{tool_name}: unknown flag {name}")
+            elif flags[name] and not eq:
+                if i + 1 >= len(argv):
+                    problems.append(f"{tool_name}: {name} needs a value")
+                    break
+                value = argv[i + 1]
+                i += 1
+            opts.setdefault(name, []).append(value)
+        else:
+            pos.append(tok)
+        i += 1
+    return opts, pos, problems
+
+
+@dataclass
+class BlockContext:
+    """What earlier commands of the same block set up: port-forwards (local port -> target)."""
+    forwards: dict[str, str] = field(default_factory=dict)
+    promql: list[str] = field(default_factory=list)  # expressions passed to promtool query
+
+
+def check_command(argv: list[str], ctx: BlockContext) -> list[str]:
+    while argv and re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0]):
+        argv = argv[1:]  # VAR=value prefix or a plain assignment
+    if not argv:
+        return []
+    exe = argv[0]
+    if exe not in HOST_TOOLS:
+        return [f"{exe}: not a tool the project ships or installs ({', '.join(sorted(HOST_TOOLS))})"]
+    checker = CHECKERS.get(exe)
+    return checker(argv[1:], ctx) if checker else []
+
+
+def check_script(script: str) -> list[str]:
+    ctx = BlockContext()
+    try:
+        commands = split_commands(script)
+    except ValueError as exc:
+        return [str(exc)]
+    problems = []
+    for argv in commands:
+        problems += [f"{' '.join(argv)[:100]}: {p}" for p in check_command(argv, ctx)]
+    return problems
+
+
+def _check_kubectl(args: list[str], ctx: BlockContext) -> list[str]:
+    opts, pos, problems = _options(args, KUBECTL_FLAGS, "kubectl")
+    if not pos:
+        return problems + ["kubectl without a verb"]
+    verb = pos[0]
+    if verb not in KUBECTL_VERBS:
+        return problems + [f"kubectl has no verb {verb!r} here (known: {sorted(KUBECTL_VERBS)})"]
+    rest = pos[1:]
+    if verb in KUBECTL_SUB:
+        if not rest or rest[0] not in KUBECTL_SUB[verb]:
+            return problems + [f"kubectl {verb} has no subcommand {rest[:1]}"]
+        rest = rest[1:]
+    namespace = (opts.get("-n") or opts.get("--namespace") or [None])[-1]
+    if verb not in KUBECTL_CLUSTER_VERBS:
+        if namespace is None:
+            problems.append("kubectl without -n: name the namespace")
+        elif namespace not in app_namespaces() | monitoring_namespaces():
+            problems.append(f"namespace {namespace!r} is none of the inventories' "
+                            f"{sorted(app_namespaces() | monitoring_namespaces())}")
+    for sel in opts.get("-l", []) + opts.get("--selector", []):
+        if not selector_matches(sel, namespace):
+            problems.append(f"selector {sel!r} matches no object the chart renders in {namespace}")
+    for container in opts.get("-c", []) + opts.get("--container", []):
+        if container not in chart().containers:
+            problems.append(f"container {container!r} is in no pod of the chart ({sorted(chart().containers)})")
+    inner: list[str] = []
+    if "--" in rest:
+        inner = rest[rest.index("--") + 1:]
+        rest = rest[:rest.index("--")]
+    # resource references: kind/name, or `<verb> <kind> <name...>`
+    refs: list[tuple[str, str]] = []
+    for tok in rest:
+        m = re.fullmatch(r"([a-z]+)/([\w.-]+)", tok)
+        if m:
+            refs.append((m.group(1), m.group(2)))
+    if verb in ("get", "describe", "patch", "delete", "scale") and rest and "/" not in rest[0]:
+        kind = rest[0]
+        if kind in KIND_ALIASES:
+            refs += [(kind, name) for name in rest[1:] if re.fullmatch(r"[\w.-]+", name)]
+    for kind, name in refs:
+        if kind not in KIND_ALIASES:
+            problems.append(f"unknown resource kind {kind!r}")
+        elif not object_exists(KIND_ALIASES[kind], name, namespace):
+            problems.append(f"{KIND_ALIASES[kind]} {name!r} is not rendered by the chart in {namespace}")
+    if verb == "port-forward":
+        ports = [t for t in rest if re.fullmatch(r"\d+(:\d+)?", t)]
+        target = next((f"{k}/{n}" for k, n in refs), "")
+        for p in ports:
+            ctx.forwards[p.split(":")[0]] = target
+    if verb == "exec":
+        component = ""
+        for _kind, name in refs:
+            component = _component_of(name)
+        containers = opts.get("-c", [])
+        if containers:
+            component = chart().containers.get(containers[-1], component)
+        if not inner:
+            problems.append("kubectl exec without `-- command`")
+        elif inner[0] not in CONTAINER_TOOLS.get(component, set()):
+            problems.append(f"{inner[0]!r} is not a command of the {component or '?'} container "
+                            f"({sorted(CONTAINER_TOOLS.get(component, set()))})")
+        else:
+            problems += _check_container_command(inner)
+    return problems
+
+
+def _component_of(name: str) -> str:
+    for container, component in chart().containers.items():
+        if name.endswith(f"-{container}") or name.endswith(f"-{component}") or f"-{component}-" in name:
+            return component
+    return ""
+
+
+def _check_container_command(argv: list[str]) -> list[str]:
+    exe = argv[0]
+    if exe == "python":
+        if len(argv) >= 3 and argv[1] == "-m":
+            module = ROOT / "app" / Path(*argv[2].split("."))
+            if not (module.with_suffix(".py").is_file() or (module / "__main__.py").is_file()):
+                return [f"python module {argv[2]} does not exist in app/"]
+            if argv[2] == "app.probes" and argv[3:] not in (["liveness"], ["readiness"]):
+                return ["python -m app.probes takes liveness|readiness"]
+            return []
+        return ["python in a container: use `python -m <module of app/>`"]
+    if exe == "celery":
+        if argv[1:3] != ["-A", "app.worker.celery_app"]:
+            return ["celery needs -A app.worker.celery_app (the app's Celery application)"]
+        if not (ROOT / "app" / "app" / "worker" / "celery_app.py").is_file():
+            return ["app/app/worker/celery_app.py does not exist"]
+        if argv[3:4] == ["inspect"] and argv[4:5] and argv[4] not in {
+                "active", "ping", "stats", "reserved", "scheduled", "registered", "active_queues"}:
+            return [f"celery inspect has no command {argv[4]!r}"]
+        return []
+    if exe == "psql":
+        return _check_psql(argv[1:], None)
+    if exe == "redis-cli":
+        return _check_redis(argv[1:], None)
+    return []
+
+
+def _check_helm(args: list[str], ctx: BlockContext) -> list[str]:
+    opts, pos, problems = _options(args, HELM_FLAGS, "helm")
+    if not pos or pos[0] not in HELM_VERBS:
+        return problems + [f"helm has no verb {pos[:1]} here (known: {sorted(HELM_VERBS)})"]
+    namespace = (opts.get("-n") or opts.get("--namespace") or [None])[-1]
+    if namespace not in app_namespaces():
+        problems.append(f"helm namespace {namespace!r} is none of the inventories' {sorted(app_namespaces())}")
+    release = release_defaults()["release_name"]
+    if pos[0] in ("history", "status", "rollback", "get") and release not in pos[1:]:
+        problems.append(f"helm {pos[0]} of a release other than {release!r}")
+    return problems
+
+
+def _check_ansible(args: list[str], ctx: BlockContext) -> list[str]:
+    opts, pos, problems = _options(args, ANSIBLE_FLAGS, "ansible-playbook")
+    inventories_ = opts.get("-i", []) + opts.get("--inventory", [])
+    if not inventories_:
+        problems.append("ansible-playbook without -i inventories/<env>")
+    for inv in inventories_:
+        if not re.fullmatch(r"inventories/[\w-]+/?", inv) or not (ROOT / inv / "hosts.yml").is_file():
+            problems.append(f"inventory {inv!r} does not exist (inventories/<env>/hosts.yml)")
+    prefix = collection_name() + "."
+    plays = [p for p in pos if p.startswith(prefix)]
+    if len(plays) != 1 or len(pos) != 1:
+        problems.append(f"name exactly one playbook as {prefix}<name> (got {pos})")
+    for play in plays:
+        if play[len(prefix):] not in playbooks():
+            problems.append(f"playbook {play} does not exist in playbooks/ ({sorted(playbooks())})")
+    known = set(release_defaults())
+    for extra in opts.get("-e", []) + opts.get("--extra-vars", []):
+        if extra.lstrip().startswith("{"):
+            try:
+                keys = set(json.loads(extra))
+            except json.JSONDecodeError as exc:
+                problems.append(f"-e is not valid JSON: {exc}")
+                continue
+        else:
+            keys = {kv.partition("=")[0] for kv in extra.split()}
+        for key in sorted(keys - known):
+            problems.append(f"-e {key}: not a variable of roles/release (defaults/main.yml)")
+    return problems
+
+
+def _check_make(args: list[str], ctx: BlockContext) -> list[str]:
+    targets = [a for a in args if not a.startswith("-") and "=" not in a]
+    if not targets:
+        return ["make without a target"]
+    return [f"make target {t!r} does not exist" for t in targets if t not in make_targets()]
+
+
+API_PATHS = ("/health", "/ready", "/metrics", "/v1/")
+
+
+def _check_url(url: str, ctx: BlockContext) -> list[str]:
+    m = re.fullmatch(r"https?://(localhost|127\.0\.0\.1):(\d+)(/\S*)?", url)
+    if not m:
+        return [f"URL {url!r}: reach cluster services through `kubectl port-forward` to localhost"]
+    port, path = m.group(2), m.group(3) or "/"
+    if port not in ctx.forwards:
+        return [f"localhost:{port} is not forwarded by a `kubectl port-forward` earlier in the block"]
+    if ctx.forwards[port] in ("svc/agent-service", "deploy/agent-service-api") and \
+            not any(path == p or (p.endswith("/") and path.startswith(p)) for p in API_PATHS):
+        return [f"the API has no path {path!r} ({API_PATHS})"]
+    return []
+
+
+def _check_curl(args: list[str], ctx: BlockContext) -> list[str]:
+    urls = [a for a in args if re.match(r"https?://", a)]
+    if len(urls) != 1:
+        return ["curl needs exactly one URL"]
+    return _check_url(urls[0], ctx)
+
+
+def _check_kingpin(tool_name: str, args: list[str], ctx: BlockContext) -> list[str]:
+    words = []
+    for a in args:
+        if a.startswith("-"):
+            continue  # flags (global ones may come first); checked below
+        if "=" in a or "://" in a:
+            break  # matchers, URLs: the command's arguments begin
+        words.append(a)
+    if not words or help_text(tool_name, tuple(words)) is None:
+        return [f"{tool_name} has no command {' '.join(words)!r}"]
+    n = len(words)
+    problems = []
+    usage = help_text(tool_name, tuple(words[:n]))
+    for a in args:
+        if a.startswith("--"):
+            flag = a.partition("=")[0]
+            if not re.search(rf"(^|\s){re.escape(flag)}[=\s]", usage, flags=re.M):
+                problems.append(f"{tool_name} {' '.join(words[:n])} has no flag {flag}")
+        elif "://" in a.partition("=")[2] or re.match(r"https?://", a):
+            problems += _check_url(a.partition("=")[2] if a.startswith("-") else a, ctx)
+    if tool_name == "promtool" and words[:2] == ["query", "instant"]:
+        rest = [a for a in args[2:] if not a.startswith("-")]
+        if len(rest) != 2:
+            problems.append("promtool query instant needs <server> <expr>")
+        else:
+            ctx.promql.append(rest[1])
+    return problems
+
+
+def _check_jq(args: list[str], ctx: BlockContext) -> list[str]:
+    programs = [a for a in args if not a.startswith("-")]
+    if not programs:
+        return ["jq without a filter"]
+    return [] if jq_compiles(programs[0]) else [f"jq filter {programs[0]!r} does not compile"]
+
+
+def _check_psql(args: list[str], ctx: BlockContext | None) -> list[str]:
+    opts, pos, problems = _options(args, PSQL_FLAGS, "psql")
+    pg_hosts, pg_names, _, _ = database_facts()
+    for host in opts.get("-h", []):
+        if host not in pg_hosts:
+            problems.append(f"psql host {host!r} is no PostgreSQL host of the values files ({sorted(pg_hosts)})")
+    for flag in ("-U", "-d"):
+        for value in opts.get(flag, []):
+            if value not in pg_names:
+                problems.append(f"psql {flag} {value!r} is not the chart's user/database ({sorted(pg_names)})")
+    if not opts.get("-c"):
+        problems.append("psql without -c: give the SQL")
+    return problems
+
+
+def _check_redis(args: list[str], ctx: BlockContext | None) -> list[str]:
+    opts, pos, problems = _options(args, REDIS_FLAGS, "redis-cli")
+    _, _, redis_hosts, redis_ports = database_facts()
+    for host in opts.get("-h", []):
+        if host not in redis_hosts:
+            problems.append(f"redis-cli host {host!r} is no Redis host of the values files ({sorted(redis_hosts)})")
+    for port in opts.get("-p", []):
+        if port not in redis_ports:
+            problems.append(f"redis-cli port {port} is not the values files' Redis port")
+    if not pos and "--bigkeys" not in opts:
+        problems.append("redis-cli without a command")
+    if pos and pos[0].lower() not in {"ping", "info", "config", "client", "llen", "dbsize", "memory", "slowlog"}:
+        problems.append(f"redis-cli command {pos[0]!r} is not in the runbooks' read-only set")
+    return problems
+
+
+CHECKERS = {
+    "kubectl": _check_kubectl,
+    "helm": _check_helm,
+    "ansible-playbook": _check_ansible,
+    "make": _check_make,
+    "curl": _check_curl,
+    "promtool": lambda a, c: _check_kingpin("promtool", a, c),
+    "amtool": lambda a, c: _check_kingpin("amtool", a, c),
+    "jq": _check_jq,
+    "psql": _check_psql,
+    "redis-cli": _check_redis,
+}
+
+
+# ----------------------------------------------------------------------------- routing
+
+
+@functools.cache
+def receivers_for(labels: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    res = subprocess.run([tool("amtool"), "config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}",
+                          *[f"{k}={v}" for k, v in labels]], capture_output=True, text=True, timeout=30)
+    if res.returncode != 0:
+        raise RuntimeError(f"amtool config routes test failed: {res.stderr}")
+    return tuple(r.strip() for r in res.stdout.strip().split(",") if r.strip())

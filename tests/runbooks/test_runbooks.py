@@ -1,0 +1,222 @@
+"""Every alert has a runbook, every runbook has an alert, and what a runbook says exists.
+
+See runbook_lib.py for what is checked against which source. `make runbooks-test`.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import runbook_lib as rb
+
+ALERTS = rb.alerts()
+RUNBOOKS = rb.runbook_files()
+ALL_DOCS = [*RUNBOOKS, rb.RUNBOOK_DIR / "README.md"]
+
+
+def _id(path):
+    return path.stem if hasattr(path, "stem") else str(path)
+
+
+# ----------------------------------------------------------------------------- alerts <-> runbooks
+
+
+def test_rule_files_found():
+    names = [p.name for p in rb.rule_files()]
+    assert "rules.yml" in names and "slo-rules.yml" in names, names
+    assert len(ALERTS) >= 27
+
+
+@pytest.mark.parametrize("alert", sorted(ALERTS))
+def test_alert_has_runbook(alert):
+    assert (rb.RUNBOOK_DIR / f"{alert}.md").is_file(), f"no monitoring/runbooks/{alert}.md"
+
+
+@pytest.mark.parametrize("alert", sorted(ALERTS))
+def test_runbook_url_points_at_runbook(alert):
+    for rule in ALERTS[alert]:
+        url = rule.annotations.get("runbook_url", "")
+        assert url.endswith(f"monitoring/runbooks/{alert}.md"), f"{rule.file}/{rule.group}: runbook_url {url!r}"
+
+
+@pytest.mark.parametrize("path", RUNBOOKS, ids=_id)
+def test_runbook_has_alert(path):
+    assert path.stem in ALERTS, f"{path.name}: no alert {path.stem} in {[p.name for p in rb.rule_files()]}"
+
+
+# ----------------------------------------------------------------------------- structure
+
+
+@pytest.mark.parametrize("path", RUNBOOKS, ids=_id)
+def test_sections(path):
+    text = path.read_text()
+    assert text.splitlines()[0] == f"# {path.stem}", "the first line must be the alert name as a title"
+    order = rb.heading_order(text)
+    assert [h for h in order if h in rb.SECTIONS] == list(rb.SECTIONS), f"sections {order}, need {rb.SECTIONS}"
+    secs = rb.sections(text)
+    for name in rb.SECTIONS:
+        assert len(secs[name].split()) >= 15, f"section {name!r} is (almost) empty"
+    confirm = rb.fenced_blocks(secs["Confirm"])
+    assert any(b.lang in rb.SHELL_LANGS and re.search(r"^kubectl ", b.text, re.M) for b in confirm), \
+        "Confirm needs a shell block with kubectl commands"
+    assert any(b.lang == "promql" for b in confirm), "Confirm needs a promql block"
+    assert len(re.findall(r"^- ", secs["Likely causes"], re.M)) >= 2, "Likely causes: list at least two causes"
+    mitigate = secs["Mitigate"]
+    assert re.search(r"ansible-playbook|kubectl|make ", mitigate), "Mitigate names no command"
+
+
+@pytest.mark.parametrize("path", ALL_DOCS, ids=_id)
+def test_code_blocks_are_tagged(path):
+    for block in rb.fenced_blocks(path.read_text()):
+        assert block.lang, f"line {block.line}: tag the code block (bash or promql)"
+
+
+@pytest.mark.parametrize("path", RUNBOOKS, ids=_id)
+def test_meaning_quotes_current_rule(path):
+    """The Meaning section quotes each rule of the alert as it is now (severity, for, expression)."""
+    meaning = rb.sections(path.read_text())["Meaning"]
+    quoted = [rb.normalize(b.text) for b in rb.fenced_blocks(meaning) if b.lang == "promql"]
+    for rule in ALERTS.get(path.stem, []):
+        assert rb.normalize(rule.expr) in quoted, f"{rule.file}: the expression changed, quote the new one"
+        assert f"**{rule.labels['severity']}**" in meaning, f"severity {rule.labels['severity']} not stated"
+        if rule.for_:
+            assert f"`{rule.for_}`" in meaning, f"`for: {rule.for_}` not stated"
+
+
+@pytest.mark.parametrize("path", RUNBOOKS, ids=_id)
+def test_escalation_matches_alertmanager_routing(path):
+    """Escalate names every receiver amtool routes the alert to, and PagerDuty for critical alerts."""
+    escalate = rb.sections(path.read_text())["Escalate"]
+    for rule in ALERTS.get(path.stem, []):
+        for team in rb.teams_of(rule):
+            labels = (("alertname", rule.alert), ("severity", rule.labels["severity"]), ("team", team),
+                      ("service", rule.labels.get("service", "")))
+            receivers = rb.receivers_for(labels)
+            assert receivers, labels
+            for receiver in receivers:
+                assert f"`{receiver}`" in escalate, f"{dict(labels)} is routed to {receiver}: name it in Escalate"
+        if rule.labels["severity"] == "critical":
+            assert "pagerduty" in escalate.lower()
+
+
+# ----------------------------------------------------------------------------- commands and queries
+
+
+@pytest.mark.parametrize("path", ALL_DOCS, ids=_id)
+def test_commands_exist(path):
+    text = path.read_text()
+    problems = []
+    for block in rb.fenced_blocks(text):
+        if block.lang in rb.SHELL_LANGS:
+            problems += [f"line {block.line}: {p}" for p in rb.check_script(block.text)]
+    for span in rb.inline_commands(text):
+        problems += [f"inline `{span[:60]}`: {p}" for p in rb.check_script(span)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", ALL_DOCS, ids=_id)
+def test_promql_parses_and_uses_known_metrics(path):
+    text = path.read_text()
+    exprs = []
+    for block in rb.fenced_blocks(text):
+        if block.lang == "promql":
+            exprs.append(block.text)
+        elif block.lang in rb.SHELL_LANGS:
+            ctx = rb.BlockContext()
+            try:
+                commands = rb.split_commands(block.text)
+            except ValueError:
+                continue  # reported by test_commands_exist
+            for argv in commands:
+                rb.check_command(argv, ctx)
+            exprs += ctx.promql
+    problems = rb.promtool_parse(exprs)
+    for expr in exprs:
+        problems += [f"{rb.normalize(expr)[:80]}: {p}" for p in rb.promql_problems(expr)]
+    assert not problems, "\n".join(problems)
+
+
+def test_runbooks_use_promql():
+    assert all(any(b.lang == "promql" for b in rb.fenced_blocks(p.read_text())) for p in RUNBOOKS)
+
+
+# ----------------------------------------------------------------------------- the tools themselves
+
+
+@pytest.mark.parametrize("name", sorted(rb.HOST_TOOLS))
+def test_tool_is_shipped(name):
+    """Each executable a runbook may use comes from the project (debs, venv, Go tools, test bed)."""
+    kind, what = rb.HOST_TOOLS[name]
+    assert rb.tool_is_shipped(name), f"{name}: {kind} {what} not found in the project"
+    if kind in ("deb", "base") or name in ("ansible-playbook", "helm", "make"):
+        assert rb.tool(name)  # installed by the runbooks-test prerequisites
+
+
+# ----------------------------------------------------------------------------- the checker catches mistakes
+
+BAD_COMMANDS = {
+    "unknown executable": "kubctl -n production get pods",
+    "kubectl typo": "kubectl -n production rollout restrat deploy/agent-service-api",
+    "unknown namespace": "kubectl -n agents get pods",
+    "no namespace": "kubectl get pods",
+    "unknown object": "kubectl -n production get deploy/agent-service-web",
+    "unknown hpa": "kubectl -n production get hpa agent-service-flower",
+    "object of another environment": "kubectl -n production logs statefulset/agent-service-redis -c redis",
+    "unknown label": "kubectl -n production get pods -l app.kubernetes.io/component=scheduler",
+    "unknown container": "kubectl -n production logs deploy/agent-service-api -c app",
+    "unknown flag": "kubectl -n production get pods --all-namespace",
+    "wrong in-container tool": "kubectl -n dev exec statefulset/agent-service-redis -c redis -- psql -c 'SELECT 1'",
+    "missing module": "kubectl -n production exec deploy/agent-service-worker -c worker -- python -m app.nope",
+    "missing playbook": "ansible-playbook -i inventories/prod agent_service.platform.failover",
+    "missing inventory": "ansible-playbook -i inventories/qa agent_service.platform.rollback",
+    "unknown variable": "ansible-playbook -i inventories/prod agent_service.platform.rollback -e rollback_to=3",
+    "unknown json variable": "ansible-playbook -i inventories/prod agent_service.platform.deploy -e '{\"replica\": 3}'",
+    "missing make target": "make runbooks-tset",
+    "curl without forward": "curl -s http://localhost:8080/ready",
+    "curl to unknown path": "kubectl -n production port-forward svc/agent-service 8080:80 &\n"
+                            "curl -s http://localhost:8080/healthz",
+    "promtool typo": "promtool query instnt http://localhost:9090 up",
+    "amtool flag typo": "kubectl -n monitoring port-forward svc/alertmanager-operated 9093:9093 &\n"
+                        "amtool --alertmanager.url=http://localhost:9093 silence add alertname=X --duraton=1h",
+    "jq syntax": "kubectl -n production port-forward svc/agent-service 8080:80 &\n"
+                 "curl -s http://localhost:8080/ready | jq '.checks['",
+    "placeholder": "kubectl -n production delete pod <pod>",
+    "substitution": "kubectl -n production delete pod $(kubectl -n production get pods -o name)",
+    "psql wrong host": "psql -h db.example.com -U agent_service -d agent_service -c 'SELECT 1'",
+    "helm other release": "helm -n production history agent",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_COMMANDS))
+def test_checker_rejects(case):
+    assert rb.check_script(BAD_COMMANDS[case]), f"{case}: {BAD_COMMANDS[case]!r} was accepted"
+
+
+def test_checker_accepts_a_good_block():
+    script = (
+        "kubectl -n production port-forward svc/agent-service 8080:80 &\n"
+        "curl -s http://localhost:8080/ready | jq .checks\n"
+        "kubectl -n production get pods -l app.kubernetes.io/name=agent-service,app.kubernetes.io/component=worker\n"
+        "ansible-playbook -i inventories/prod agent_service.platform.rollback -e release_rollback_revision=3\n"
+        "helm -n production history agent-service --max 5  # a comment\n"
+        "make monitoring-test\n")
+    assert rb.check_script(script) == []
+
+
+BAD_PROMQL = {
+    "parse error": "sum(rate(http_requests_total[5m])",
+    "unknown metric": "rate(http_request_total[5m])",
+    "unknown app label": 'sum by (queue) (rate(agent_invocation_total{queue="agents"}[5m]))',
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PROMQL))
+def test_promql_checker_rejects(case):
+    expr = BAD_PROMQL[case]
+    assert rb.promtool_parse([expr]) or rb.promql_problems(expr), f"{case}: {expr!r} was accepted"
+
+
+def test_metric_name_extraction():
+    expr = ('sum by (namespace, le) (rate(http_request_duration_seconds_bucket{handler!="/metrics", le=~"1|1\\\\.0"}'
+            '[5m])) / on (namespace) group_left (component) agent_service:pod_component:info offset 5m > 1e3')
+    assert rb.metric_names(expr) == {"http_request_duration_seconds_bucket", "agent_service:pod_component:info"}
