@@ -655,6 +655,9 @@ def _check_kubectl(args: list[str], ctx: BlockContext) -> list[str]:
         m = re.fullmatch(r"([a-z]+)/([\w.-]+)", tok)
         if m:
             refs.append((m.group(1), m.group(2)))
+    for value in opts.get("--for", []):
+        m = re.fullmatch(r"([a-z]+)/([\w.-]+)", value)
+        refs += [(m.group(1), m.group(2))] if m else []
     if verb in ("get", "describe", "patch", "delete", "scale") and rest and "/" not in rest[0]:
         kind = rest[0]
         if kind in KIND_ALIASES:
