@@ -3,7 +3,7 @@
 # offline wheelhouse, and the container image.
 APP_DIR        := $(ROOT)/app
 APP_WHEELHOUSE ?= $(CACHE_DIR)/wheelhouse/app
-APP_IMAGE_TAG  ?= $(shell git -C $(ROOT) describe --tags --always --dirty 2>/dev/null || echo dev)
+APP_IMAGE_TAG  ?= $(shell git -C $(ROOT) describe --tags --always 2>/dev/null || echo dev)
 APP_IMAGE      ?= localhost/agent-service:$(APP_IMAGE_TAG)
 APP_PYTEST_ARGS ?=
 
@@ -34,3 +34,7 @@ app-image: app-wheelhouse ## app: build localhost/agent-service:<tag> (offline, 
 	         --build-arg APP_VERSION=$(APP_IMAGE_TAG) -t $(APP_IMAGE) "$$ctx"; \
 	     fi
 	@echo ">> app: built $(APP_IMAGE)"
+
+.PHONY: app-image-smoke
+app-image-smoke: venv ## app: run the built image as the chart does (migrate, api, worker) and check it
+	@$(PY) $(APP_DIR)/scripts/image_smoke.py $(APP_IMAGE)

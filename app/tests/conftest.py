@@ -180,7 +180,7 @@ def start_process(name: str, args: list[str], env: dict[str, str]) -> Proc:
 def start_worker(name: str, env: dict[str, str], metrics_port: int, timeout: float = 90.0,
                  concurrency: int = 2) -> Proc:
     proc = start_process(name, ["worker"], {
-        **env, "METRICS_PORT": str(metrics_port), "CELERY_CONCURRENCY": str(concurrency),
+        **env, "METRICS_HOST": "127.0.0.1", "METRICS_PORT": str(metrics_port), "CELERY_CONCURRENCY": str(concurrency),
         "CELERY_HOSTNAME": f"{name}@%h",
     })
     ready = proc.workdir / "state" / "worker_ready"

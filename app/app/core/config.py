@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     CELERY_RETRY_BACKOFF_MAX: int = Field(30, ge=1)
     WORKER_STATE_DIR: str = "/tmp"
     WORKER_HEARTBEAT_MAX_AGE: int = Field(60, ge=2)
+    METRICS_HOST: str = "0.0.0.0"
     METRICS_PORT: int = Field(9808, ge=1, le=65535)
 
     AGENT_PROVIDER: Literal["offline", "openai"] = "offline"

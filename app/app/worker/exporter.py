@@ -85,8 +85,8 @@ def wsgi_app(settings: Settings) -> Callable[..., Iterable[bytes]]:
     return app
 
 
-def start(settings: Settings, host: str = "0.0.0.0") -> _Server:
-    server = make_server(host, settings.METRICS_PORT, wsgi_app(settings), server_class=_Server,
+def start(settings: Settings) -> _Server:
+    server = make_server(settings.METRICS_HOST, settings.METRICS_PORT, wsgi_app(settings), server_class=_Server,
                          handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="metrics-exporter", daemon=True)
     thread.start()
