@@ -1,17 +1,33 @@
 # Monitoring: Prometheus rules (promtool), SLO rules (generated), Alertmanager routing
-# (amtool), Grafana dashboard (generated), and the monitoring_stack role.
-MONITORING_PYTEST := $(PY) -m pytest -q -p no:cacheprovider
+# (amtool), Grafana dashboard (generated), the monitoring_stack role, and its images.
+MONITORING_PYTEST   := $(PY) -m pytest -q -p no:cacheprovider
+MONITORING_CRDS_DIR := $(CACHE_DIR)/monitoring-crds/$(PROMETHEUS_OPERATOR_VERSION)
+export MONITORING_CRDS_DIR
 
-.PHONY: monitoring-generate monitoring-test monitoring-offline-test
-monitoring-generate: venv ## regenerate the SLO rules (and the Grafana dashboard) from their sources
+.PHONY: monitoring-generate monitoring-test monitoring-offline-test monitoring-crds monitoring-images monitoring-live-test
+monitoring-generate: venv ## regenerate the SLO rules and the Grafana dashboard from their sources
 	@$(PY) monitoring/slo/generate.py
-	@test ! -f monitoring/grafana/generate.py || $(PY) monitoring/grafana/generate.py
+	@$(PY) monitoring/grafana/generate.py
 
-monitoring-offline-test: venv debs ## promtool/amtool checks, unit tests, dashboard and staleness checks
+monitoring-offline-test: venv debs ## promtool/amtool checks, unit tests, dashboard, role render and staleness checks
 	@$(CHECK) monitoring promtool-check-rules -- promtool check rules --lint=all --lint-fatal monitoring/prometheus/rules.yml monitoring/prometheus/slo-rules.yml
 	@$(CHECK) monitoring promtool-test-rules -- promtool test rules $(sort $(wildcard monitoring/prometheus/tests/*.test.yml))
 	@$(CHECK) monitoring amtool-check-config -- amtool check-config monitoring/alertmanager.yml
 	@$(MONITORING_PYTEST) --junitxml=$(RESULTS)/monitoring/offline.xml tests/monitoring -m "not live"
 
+# The prometheus-operator CRDs of the pinned version, from its module on the Go module proxy.
+monitoring-crds: ## prometheus-operator CRD manifests into $(MONITORING_CRDS_DIR)
+	@mkdir -p $(MONITORING_CRDS_DIR)
+	@dir=$$(cd monitoring/images/prometheus-operator && go mod download -json github.com/prometheus-operator/prometheus-operator@$(PROMETHEUS_OPERATOR_VERSION) | jq -r .Dir) \
+	  && cp $$dir/example/prometheus-operator-crd/monitoring.coreos.com_*.yaml $(MONITORING_CRDS_DIR)/ \
+	  && chmod 0644 $(MONITORING_CRDS_DIR)/*.yaml \
+	  && echo ">> monitoring: $$(ls $(MONITORING_CRDS_DIR) | wc -l) CRDs in $(MONITORING_CRDS_DIR)"
+
+monitoring-images: debs ## operator-mode images (operator, reloader, kube-state-metrics, Prometheus, Alertmanager, exporters)
+	@bash monitoring/images/build.sh
+
+monitoring-live-test: venv debs cluster monitoring-crds monitoring-images ## the monitoring stack on the test bed (operator mode)
+	@$(MONITORING_PYTEST) --junitxml=$(RESULTS)/monitoring/live.xml tests/monitoring -m live
+
 DEFINED_STAGES += monitoring-test
-monitoring-test: monitoring-offline-test ## every monitoring check (offline now; live checks on the test bed later)
+monitoring-test: monitoring-offline-test ## every monitoring check registered so far (see monitoring/README.md)

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Build the operator-mode monitoring images offline and import them into the test bed:
+#   monitoring/images/build.sh [NAME...]      (default: every image of images.env)
+# Go images (prometheus-operator, prometheus-config-reloader, kube-state-metrics) copy a
+# binary built here from the Go module proxy, with the go.mod/go.sum next to the Dockerfile.
+# Debian images apt-install bookworm's package inside `docker build` and check its version.
+# testbed/images/build.sh does the docker build and the containerd import. A label with a
+# hash of the recipe lets a second run skip an image that is already built.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+: "${CACHE_DIR:=$HOME/.cache/agent-service-platform}"
+bin="$CACHE_DIR/monitoring-bin"
+mkdir -p "$bin"
+
+declare -A tag
+while IFS='=' read -r name value; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  tag[$name]=$value
+done < "$here/images.env"
+
+# One pin for the operator: versions.env, images.env and go.mod must agree.
+want_op=$(sed -n 's/^PROMETHEUS_OPERATOR_VERSION=//p' "$root/versions.env")
+grep -q "github.com/prometheus-operator/prometheus-operator ${want_op}$" "$here/prometheus-operator/go.mod" \
+  || { echo "build.sh: prometheus-operator/go.mod does not pin $want_op (versions.env)" >&2; exit 1; }
+[ "${tag[prometheus-operator]}" = "$want_op" ] && [ "${tag[prometheus-config-reloader]}" = "$want_op" ] \
+  || { echo "build.sh: images.env operator tags differ from $want_op" >&2; exit 1; }
+grep -q "k8s.io/kube-state-metrics/v2 ${tag[kube-state-metrics]}$" "$here/kube-state-metrics/go.mod" \
+  || { echo "build.sh: kube-state-metrics/go.mod does not pin ${tag[kube-state-metrics]}" >&2; exit 1; }
+
+gobuild() {  # gobuild MODULE_DIR OUTPUT PACKAGE
+  local dir=$1 out=$2 pkg=$3 sum
+  sum=$(cat "$dir/go.mod" "$dir/go.sum" <(go version) <(echo "$pkg") | sha256sum | cut -c1-16)
+  if [ -x "$bin/$out" ] && [ "$(cat "$bin/$out.sum" 2>/dev/null)" = "$sum" ]; then
+    echo ">> monitoring images: $out binary (cached)"; return 0
+  fi
+  echo ">> monitoring images: building $out from $pkg"
+  local start; start=$(date +%s)
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod nice go build -trimpath -ldflags="-s -w" -o "$bin/$out.tmp" "$pkg")
+  mv -f "$bin/$out.tmp" "$bin/$out"
+  echo "$sum" > "$bin/$out.sum"
+  echo ">> monitoring images: $out built in $(( $(date +%s) - start ))s"
+}
+
+"$root/testbed/docker.sh" up
+"$root/testbed/images/base.sh"
+base_id=$(docker image inspect -f '{{.Id}}' "localhost/testbed/debian-base:${DEBIAN_SUITE:-bookworm}")
+
+image() {  # image NAME [BINARY]
+  local name=$1 binary=${2:-} ref recipe have ctx
+  ref="localhost/testbed/$name:${tag[$name]}"
+  recipe=$(cat "$here/$name/Dockerfile" ${binary:+"$bin/$binary"} <(echo "$base_id ${tag[$name]}") | sha256sum | cut -c1-16)
+  have=$(docker image inspect -f '{{ index .Config.Labels "agent-testbed.recipe" }}' "$ref" 2>/dev/null || true)
+  if [ "$have" = "$recipe" ]; then
+    echo ">> monitoring images: $ref (cached)"
+    "$root/testbed/images/import.sh" "$ref"
+    return 0
+  fi
+  ctx=$(mktemp -d)
+  cp "$here/$name/Dockerfile" "$ctx/"
+  [ -z "$binary" ] || cp "$bin/$binary" "$ctx/$binary"
+  "$root/testbed/images/build.sh" "$ref" "$ctx" --label "agent-testbed.recipe=$recipe" \
+    --build-arg "UPSTREAM_VERSION=${tag[$name]#v}"
+  rm -rf "$ctx"
+}
+
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(prometheus-operator prometheus-config-reloader kube-state-metrics prometheus alertmanager
+                                 node-exporter redis-exporter postgres-exporter)
+for name in "${names[@]}"; do
+  case "$name" in
+    prometheus-operator)
+      gobuild "$here/prometheus-operator" operator github.com/prometheus-operator/prometheus-operator/cmd/operator
+      image "$name" operator ;;
+    prometheus-config-reloader)
+      gobuild "$here/prometheus-operator" prometheus-config-reloader \
+        github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader
+      image "$name" prometheus-config-reloader ;;
+    kube-state-metrics)
+      gobuild "$here/kube-state-metrics" kube-state-metrics k8s.io/kube-state-metrics/v2
+      image "$name" kube-state-metrics ;;
+    prometheus|alertmanager|node-exporter|redis-exporter|postgres-exporter)
+      image "$name" ;;
+    *) echo "build.sh: unknown image '$name' (see images.env)" >&2; exit 2 ;;
+  esac
+done

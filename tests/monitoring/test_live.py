@@ -1,0 +1,329 @@
+"""The monitoring stack on the test bed (operator mode, images built offline): `make monitoring-live-test`.
+
+Installs roles/monitoring_stack (operator mode, dev exporters) and the Agent Service chart
+(dev values, ServiceMonitor on), then checks against the real Prometheus and Alertmanager:
+the app's targets are up, every rule group is loaded, a fault (Redis stopped) fires RedisDown
+and Alertmanager delivers it to a local Slack-compatible webhook receiver with its routing
+labels, an inhibited alert does not arrive, and every dashboard query returns data.
+Timings and the fraction of panel queries with data go to $RESULTS/monitoring/live-report.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import DASHBOARD_DIR, ROOT, RULE_FILES, load_yaml
+
+pytestmark = pytest.mark.live
+
+APP_NS = os.environ.get("MONITORING_LIVE_APP_NAMESPACE", "mon-live")
+MON_NS = "monitoring"
+RELEASE = "agent-service"
+SELECT_LABEL = "kube-prometheus-stack"
+RECEIVER_PORT = 59150
+REPORT: dict = {}
+
+
+def results_dir() -> Path:
+    path = Path(os.environ.get("RESULTS", ROOT / ".results")) / "monitoring"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def kubectl(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["kubectl", *args], capture_output=True, text=True, input=input)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def kget(*args: str) -> dict:
+    return json.loads(kubectl("get", *args, "-o", "json").stdout)
+
+
+def http_json(url: str, data: dict | list | None = None, timeout: float = 10) -> dict | list:
+    body = None if data is None else json.dumps(data).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"} if body else {})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        text = resp.read().decode()
+    return json.loads(text) if text.strip() else {}
+
+
+def wait_for(what: str, check, timeout: float, interval: float = 5):
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except (OSError, urllib.error.URLError, AssertionError, KeyError, ValueError) as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last})")
+
+
+class Receiver:
+    """A Slack-compatible incoming-webhook endpoint: records every JSON body it is sent."""
+
+    def __init__(self, port: int):
+        self.messages: list[dict] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server API
+                length = int(self.headers.get("Content-Length", 0))
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = {"_raw": raw.decode(errors="replace")}
+                with outer.lock:
+                    outer.messages.append({"path": self.path, "at": time.monotonic(), "body": body})
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def find(self, predicate) -> list[dict]:
+        with self.lock:
+            return [m for m in self.messages if predicate(m)]
+
+    def close(self):
+        self.server.shutdown()
+
+
+def slack_text(message: dict) -> str:
+    body = message["body"]
+    parts = [body.get("text", "")] + [f"{a.get('title', '')}\n{a.get('text', '')}" for a in body.get("attachments", [])]
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    kubeconfig = os.environ.get("KUBECONFIG") or str(ROOT / ".testbed" / "kubeconfig")
+    if not Path(kubeconfig).is_file():
+        pytest.fail(f"no kubeconfig at {kubeconfig}: start the test bed with `make cluster`")
+    os.environ["KUBECONFIG"] = kubeconfig
+    os.environ["K8S_AUTH_KUBECONFIG"] = kubeconfig
+    if not shutil.which("kubectl"):
+        pytest.fail("kubectl not found: run `make tools`")
+    kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=120s")
+    node = kget("nodes")["items"][0]
+    return {"node_ip": next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")}
+
+
+@pytest.fixture(scope="session")
+def receiver():
+    rec = Receiver(RECEIVER_PORT)
+    yield rec
+    rec.close()
+    (results_dir() / "live-webhook-messages.json").write_text(json.dumps(rec.messages, indent=1, default=str))
+
+
+@pytest.fixture(scope="session")
+def stack(cluster, receiver):
+    crds = os.environ.get("MONITORING_CRDS_DIR")
+    if not crds or not Path(crds).is_dir():
+        pytest.fail("MONITORING_CRDS_DIR is not set: run through `make monitoring-live-test`")
+    inventory = f"[agent_service]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+    inv = results_dir() / "live-inventory.ini"
+    inv.write_text(inventory)
+    extra = {
+        "monitoring_stack_mode": "operator",
+        "monitoring_stack_operator_crds_dir": crds,
+        "monitoring_stack_app_namespace": APP_NS,
+        "monitoring_stack_cluster_name": "testbed",
+        "monitoring_stack_dev_exporters_enabled": True,
+        "monitoring_stack_slack_webhook_url": f"http://{cluster['node_ip']}:{RECEIVER_PORT}/slack",
+        "monitoring_stack_pagerduty_critical_routing_key": "test-critical-key",
+        "monitoring_stack_pagerduty_database_routing_key": "test-database-key",
+        "monitoring_stack_grafana_enabled": False,
+        "monitoring_stack_scrape_interval": "15s",
+        "monitoring_stack_evaluation_interval": "15s",
+    }
+    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false")
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections"))
+    kubectl("create", "namespace", APP_NS, check=False)
+    runs = []
+    for attempt in ("install", "idempotence"):
+        start = time.monotonic()
+        proc = subprocess.run(["ansible-playbook", "-i", str(inv), str(ROOT / "playbooks" / "monitoring.yml"),
+                               "-e", json.dumps(extra)], capture_output=True, text=True, env=env)
+        runs.append({"run": attempt, "seconds": round(time.monotonic() - start, 1), "rc": proc.returncode,
+                     "recap": proc.stdout.strip().splitlines()[-1:]})
+        (results_dir() / f"live-playbook-{attempt}.log").write_text(proc.stdout + proc.stderr)
+        assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    REPORT["playbook_runs"] = runs
+    pod = wait_for("the Prometheus pod IP", lambda: kget("pod", "-n", MON_NS,
+                   f"prometheus-{'agent-monitoring'}-0")["status"].get("podIP"), 120)
+    am = wait_for("the Alertmanager pod IP", lambda: kget("pod", "-n", MON_NS,
+                  f"alertmanager-{'agent-monitoring'}-0")["status"].get("podIP"), 120)
+    return {"prometheus": f"http://{pod}:9090", "alertmanager": f"http://{am}:9093", "runs": runs}
+
+
+def test_role_is_idempotent(stack):
+    second = stack["runs"][1]["recap"][0]
+    assert "changed=0" in second and "failed=0" in second, second
+
+
+@pytest.fixture(scope="session")
+def app(stack):
+    tag = os.environ.get("APP_IMAGE_TAG") or subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--tags", "--always"], capture_output=True, text=True).stdout.strip()
+    helm = shutil.which("helm") or "helm"
+    chart = ROOT / "helm" / "agent-service"
+    cmd = [helm, "upgrade", "--install", RELEASE, str(chart), "-n", APP_NS, "-f", str(chart / "values-dev.yaml"),
+           "--set", f"image.tag={tag}", "--set", "metrics.serviceMonitor.enabled=true",
+           "--set", f"metrics.serviceMonitor.labels.release={SELECT_LABEL}",
+           "--set", "metrics.serviceMonitor.interval=15s", "--wait", "--timeout", "10m"]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr + kubectl("-n", APP_NS, "get", "pods,events", check=False).stdout
+    REPORT["app_install_seconds"] = round(time.monotonic() - start, 1)
+    svc = kget("service", "-n", APP_NS, RELEASE)
+    return {"api": f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"}
+
+
+def prom_query(stack, expr: str) -> list:
+    url = f"{stack['prometheus']}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    body = http_json(url)
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+def test_app_targets_are_up(stack, app):
+    def pools():
+        targets = http_json(f"{stack['prometheus']}/api/v1/targets?state=active")["data"]["activeTargets"]
+        ours = [t for t in targets if t["labels"].get("namespace") == APP_NS
+                and t["scrapePool"].startswith(f"serviceMonitor/{APP_NS}/{RELEASE}/")]
+        up = {t["scrapePool"] for t in ours if t["health"] == "up"}
+        return up if len(up) >= 2 else None
+    up = wait_for("the app's API and worker targets to be up", pools, 240)
+    REPORT["app_scrape_pools_up"] = sorted(up)
+    for job in ("kube-state-metrics", "kubelet", "redis-exporter", "postgres-exporter"):
+        assert wait_for(f"{job} up", lambda j=job: prom_query(stack, f'up{{job="{j}"}} == 1'), 180), job
+
+
+def test_every_rule_group_is_loaded(stack):
+    expected = {g["name"] for path in RULE_FILES for g in load_yaml(path)["groups"]}
+
+    def loaded():
+        groups = http_json(f"{stack['prometheus']}/api/v1/rules")["data"]["groups"]
+        names = {g["name"] for g in groups}
+        return names if expected <= names else None
+    names = wait_for("every rule group in the rules API", loaded, 180)
+    REPORT["rule_groups_loaded"] = len(expected & names)
+
+
+def drive_traffic(app, seconds: float = 60) -> int:
+    agents = http_json(f"{app['api']}/v1/agents")
+    listed = agents.get("agents", []) if isinstance(agents, dict) else agents
+    names = [a["name"] for a in listed][:3] or ["assistant"]
+    sent, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for name in names:
+            try:
+                http_json(f"{app['api']}/v1/agents/{name}/invocations?wait=5",
+                          {"input": "what is 2+3*4; time in Europe/Paris"}, timeout=15)
+            except urllib.error.HTTPError:
+                pass
+            sent += 1
+        for path in ("/health", "/ready", "/v1/does-not-exist"):
+            try:
+                urllib.request.urlopen(f"{app['api']}{path}", timeout=5).read()
+            except urllib.error.HTTPError:
+                pass
+            sent += 1
+    return sent
+
+
+def test_every_dashboard_query_returns_data(stack, app):
+    REPORT["traffic_requests"] = drive_traffic(app)
+    dashboard = json.loads((DASHBOARD_DIR / "agent-service.json").read_text())
+    queries = [(p["title"], t["refId"], t["expr"])
+               for p in dashboard["panels"] if p["type"] != "row" for t in p["targets"]]
+    empty = {}
+    deadline = time.monotonic() + 240
+    for title, ref, expr in queries:
+        expr = expr.replace("$__rate_interval", "2m").replace("$namespace", APP_NS)
+        while True:
+            result = prom_query(stack, expr)
+            if result or time.monotonic() > deadline:
+                break
+            time.sleep(10)
+        if not result:
+            empty[f"{title}/{ref}"] = expr
+    REPORT["dashboard_queries"] = {"total": len(queries), "with_data": len(queries) - len(empty), "empty": empty}
+    assert not empty, f"{len(empty)}/{len(queries)} dashboard queries returned no data: {json.dumps(empty, indent=1)}"
+
+
+def test_inhibited_alert_does_not_arrive(stack, receiver):
+    ns = "inhibition-check"
+    now = datetime.now(UTC)
+    ends = (now + timedelta(minutes=10)).isoformat()
+    common = {"namespace": ns, "service": "agent-service", "team": "api", "cluster": "testbed"}
+    alerts = [
+        {"labels": {**common, "alertname": "AgentServiceDown", "severity": "critical"},
+         "annotations": {"summary": "inhibition check: source"}, "startsAt": now.isoformat(), "endsAt": ends},
+        {"labels": {**common, "alertname": "AgentServiceHighLatency", "severity": "warning"},
+         "annotations": {"summary": "inhibition check: target"}, "startsAt": now.isoformat(), "endsAt": ends},
+    ]
+    http_json(f"{stack['alertmanager']}/api/v2/alerts", alerts)
+    arrived = wait_for("the source alert at the webhook", lambda: receiver.find(
+        lambda m: "AgentServiceDown" in slack_text(m) and f"namespace={ns}" in slack_text(m)), 120, 2)
+    time.sleep(45)  # longer than every group_wait of the routes the target would take
+    target = receiver.find(lambda m: "AgentServiceHighLatency" in slack_text(m) and f"namespace={ns}" in slack_text(m))
+    assert not target, target
+    state = http_json(f"{stack['alertmanager']}/api/v2/alerts?filter=" +
+                      urllib.parse.quote(f'alertname="AgentServiceHighLatency",namespace="{ns}"'))
+    assert state and state[0]["status"]["state"] == "suppressed" and state[0]["status"]["inhibitedBy"], state
+    REPORT["inhibition"] = {"source_messages": len(arrived), "target_state": state[0]["status"]["state"]}
+
+
+def test_fault_fires_and_reaches_the_webhook(stack, app, receiver):
+    """Stop Redis: RedisDown (critical, team database) must reach #alerts-critical and #team-database-alerts."""
+    fault_at = time.monotonic()
+    kubectl("-n", APP_NS, "scale", "statefulset", f"{RELEASE}-redis", "--replicas=0")
+    try:
+        def delivered():
+            got = receiver.find(lambda m: m["at"] > fault_at and "RedisDown" in slack_text(m)
+                                and f"namespace={APP_NS}" in slack_text(m))
+            channels = {m["body"].get("channel") for m in got}
+            return got if {"#alerts-critical", "#team-database-alerts"} <= channels else None
+        got = wait_for("RedisDown at the webhook", delivered, 420, 2)
+        first = min(m["at"] for m in got)
+        text = slack_text(got[0])
+        for label in ("severity=critical", "team=database", "service=redis", "cluster=testbed", f"namespace={APP_NS}"):
+            assert label in text, (label, text)
+        assert "[FIRING" in text and "RedisDown" in text
+        REPORT["fault_to_webhook_seconds"] = round(first - fault_at, 1)
+        REPORT["fault_channels"] = sorted({m["body"].get("channel") for m in got})
+        fired = prom_query(stack, f'ALERTS{{alertname="RedisDown", alertstate="firing", namespace="{APP_NS}"}}')
+        assert fired, "RedisDown is not firing in Prometheus"
+    finally:
+        kubectl("-n", APP_NS, "scale", "statefulset", f"{RELEASE}-redis", "--replicas=1", check=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def write_report():
+    yield
+    (results_dir() / "live-report.json").write_text(json.dumps(REPORT, indent=2, default=str))
