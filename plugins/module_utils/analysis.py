@@ -135,14 +135,14 @@ def single_value(samples):
 def run_analysis(settings, measure, sleep):
     """Run ``measure()`` up to ``settings.count`` times, sleeping ``interval`` in between.
 
-    ``measure()`` returns ``(status, reason, samples)``. Returns Analysis.result().
+    ``measure()`` returns ``(status, reason, samples, timestamp)``. Returns Analysis.result().
     """
     analysis = Analysis(settings)
     while True:
         status, reason, samples, timestamp = measure()
         value = single_value(samples)
-        if value is not None and math.isnan(value):
-            value = None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            value = None  # NaN and infinities are reported in the samples only
         if analysis.add(status, reason, value, samples, timestamp):
             return analysis.result()
         sleep(settings.interval)

@@ -18,15 +18,16 @@ import time
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 
+from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.urls import open_url
 
 from .promql import PrometheusError, PrometheusUnreachable, parse_response
 
 PROMETHEUS_ARG_SPEC = dict(
-    prometheus_url=dict(type="str", required=True, aliases=["url"], fallback=("env", ["PROMETHEUS_URL"])),
+    prometheus_url=dict(type="str", required=True, aliases=["url"], fallback=(env_fallback, ["PROMETHEUS_URL"])),
     prometheus_headers=dict(type="dict", default={}, aliases=["headers"]),
     prometheus_bearer_token=dict(type="str", no_log=True, aliases=["bearer_token"],
-                                 fallback=("env", ["PROMETHEUS_BEARER_TOKEN"])),
+                                 fallback=(env_fallback, ["PROMETHEUS_BEARER_TOKEN"])),
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
     client_cert=dict(type="path"),

@@ -99,12 +99,17 @@ def _base_matchers(namespace, job=None, version=None, labels=None):
 
 
 def error_ratio_query(namespace, job=None, version=None, window="5m", labels=None):
-    """5xx responses / all responses over ``window``: a ratio in [0, 1], NaN without traffic."""
+    """5xx responses / all responses over ``window``: a ratio in [0, 1].
+
+    A service that never answered 5xx has no 5xx series at all, so the numerator
+    falls back to ``vector(0)``; without any request series the result stays
+    empty, and with no requests in the window it is NaN (0/0): both are "no data".
+    """
     validate_range(window)
     base = _base_matchers(namespace, job, version, labels)
     errors = selector(base + [("status", "=~", "5..")])
     everything = selector(base)
-    return (f"sum(rate({REQUESTS_METRIC}{errors}[{window}]))"
+    return (f"(sum(rate({REQUESTS_METRIC}{errors}[{window}])) or vector(0))"
             f" / sum(rate({REQUESTS_METRIC}{everything}[{window}]))")
 
 

@@ -14,11 +14,12 @@ author:
 description:
   - Runs an instant PromQL query O(count) times, O(interval) apart, judges each answer against O(threshold) and
     returns a verdict, the samples and a readable reason.
-  - "Built-in checks use the Agent Service metrics: V(error_ratio) is 5xx responses / all responses,
-    C(sum(rate(http_requests_total{status=~\"5..\"}[window])) / sum(rate(http_requests_total[window]))),
-    V(latency_p99) is C(histogram_quantile(0.99, ...http_request_duration_seconds_bucket...)) in seconds.
-    Series are selected by O(namespace), O(job) and, with O(version), the release version label
-    C(app_kubernetes_io_version). V(query) runs O(query) as given."
+  - "Built-in checks use the Agent Service metrics. V(error_ratio) is the per-second rate of
+    C(http_requests_total) with a C(status) matching C(5..) divided by the rate of all C(http_requests_total);
+    the numerator falls back to zero so that a release that never answered 5xx measures 0, not no data
+    (RV(query) shows the exact PromQL). V(latency_p99) is C(histogram_quantile) 0.99 of the
+    C(http_request_duration_seconds) buckets, in seconds. Series are selected by O(namespace), O(job) and, with
+    O(version), the release version label C(app_kubernetes_io_version). V(query) runs O(query) as given."
   - "A measurement passes when every sample is at or below O(threshold) (O(threshold_type=max)) or at or above it
     (O(threshold_type=min)). An empty result or NaN (no traffic) is C(no_data) and fails closed by default
     (O(fail_on_no_data)). An unreachable server or a Prometheus error is an C(error) measurement."
@@ -165,7 +166,7 @@ query:
   returned: always
   type: str
   sample: >-
-    sum(rate(http_requests_total{namespace="agent-service",status=~"5.."}[5m]))
+    (sum(rate(http_requests_total{namespace="agent-service",status=~"5.."}[5m])) or vector(0))
     / sum(rate(http_requests_total{namespace="agent-service"}[5m]))
 check:
   description: The O(check) used.

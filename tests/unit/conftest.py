@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-COLLECTIONS = Path(os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections")).split(os.pathsep)[0])
+_DEFAULT = str(ROOT / ".cache" / "collections")
+COLLECTIONS = Path(os.environ.get("ANSIBLE_COLLECTIONS_PATH", _DEFAULT).split(os.pathsep)[0])
 LINK = COLLECTIONS / "ansible_collections" / "agent_service" / "platform"
 
 if not LINK.exists():

@@ -13,12 +13,12 @@ from ansible_collections.agent_service.platform.plugins.module_utils.promql impo
 
 def test_error_ratio_query():
     q = promql.error_ratio_query("prod", "agent-service", "1.4.0", "2m")
-    assert q == ('sum(rate(http_requests_total{namespace="prod",job="agent-service",'
-                 'app_kubernetes_io_version="1.4.0",status=~"5.."}[2m]))'
+    assert q == ('(sum(rate(http_requests_total{namespace="prod",job="agent-service",'
+                 'app_kubernetes_io_version="1.4.0",status=~"5.."}[2m])) or vector(0))'
                  ' / sum(rate(http_requests_total{namespace="prod",job="agent-service",'
                  'app_kubernetes_io_version="1.4.0"}[2m]))')
-    assert promql.error_ratio_query("prod") == ('sum(rate(http_requests_total{namespace="prod",status=~"5.."}[5m]))'
-                                                ' / sum(rate(http_requests_total{namespace="prod"}[5m]))')
+    assert promql.error_ratio_query("prod") == ('(sum(rate(http_requests_total{namespace="prod",status=~"5.."}[5m]))'
+                                                ' or vector(0)) / sum(rate(http_requests_total{namespace="prod"}[5m]))')
 
 
 def test_latency_query_and_labels():

@@ -40,7 +40,7 @@ def test_parse_non_string():
 
 def test_spec_order():
     versions = [SemVer.parse(v) for v in SPEC_ORDER]
-    for low, high in zip(versions, versions[1:]):
+    for low, high in zip(versions, versions[1:], strict=False):
         assert low < high and high > low and low.compare(high) == -1 and high.compare(low) == 1
     assert sorted(reversed(versions)) == versions
 
@@ -118,7 +118,7 @@ def reference_compare(a, b):
         return 1  # 11.3: a pre-release version has lower precedence than a normal version
     if not b.prerelease:
         return -1
-    for x, y in zip(a.prerelease, b.prerelease):
+    for x, y in zip(a.prerelease, b.prerelease, strict=False):
         if x == y:
             continue
         x_num, y_num = x.isdigit(), y.isdigit()

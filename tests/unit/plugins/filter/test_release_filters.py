@@ -1,0 +1,49 @@
+"""The release filters are thin shells: same answers as module_utils, Ansible errors on bad input."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.agent_service.platform.plugins.filter.release import FilterModule
+
+FILTERS = FilterModule().filters()
+
+
+def test_exported_names():
+    assert sorted(FILTERS) == ["conventional_bump", "image_tags", "semver_bump", "semver_compare", "semver_parse"]
+
+
+def test_semver_parse():
+    assert FILTERS["semver_parse"]("1.4.0-rc.1+b.5") == dict(
+        version="1.4.0-rc.1+b.5", major=1, minor=4, patch=0, prerelease=["rc", "1"], build=["b", "5"],
+        is_prerelease=True)
+
+
+def test_semver_compare_and_bump():
+    assert FILTERS["semver_compare"]("1.4.0-rc.2", "1.4.0") == -1
+    assert FILTERS["semver_compare"]("1.4.0+b.1", "1.4.0") == 0
+    assert FILTERS["semver_bump"]("1.4.2", "minor") == "1.5.0"
+    assert FILTERS["semver_bump"]("1.5.0-rc.1", "prerelease") == "1.5.0-rc.2"
+    assert FILTERS["semver_bump"]("1.5.0", "prerelease", "beta") == "1.5.1-beta.1"
+
+
+def test_image_tags_and_conventional_bump():
+    assert FILTERS["image_tags"]("1.2.3", branch="main", sha="3f0c2b1e9d8a7c6b") == [
+        "1.2.3", "1.2", "1", "latest", "main-3f0c2b1e"]
+    assert FILTERS["conventional_bump"](["fix: a", "feat(api)!: b"]) == "major"
+    assert FILTERS["conventional_bump"]("feat: one message") == "minor"
+    assert FILTERS["conventional_bump"](["refactor: x"], patch_types=["refactor"]) == "patch"
+
+
+@pytest.mark.parametrize("name,args,message", [
+    ("semver_parse", ("v1.2.3",), "semver_parse: 'v1.2.3' is not a valid SemVer"),
+    ("semver_parse", (None,), "the version must be a string"),
+    ("semver_compare", ("1.2.3", "1.2"), "not a valid SemVer"),
+    ("semver_bump", ("1.2.3", "mega"), "unknown bump type 'mega'"),
+    ("image_tags", ("1.2.3", "main", "not-hex"), "not a hexadecimal"),
+    ("conventional_bump", (42,), "needs a list of commit messages"),
+    ("conventional_bump", ([1],), "each commit message must be a string"),
+])
+def test_bad_input_is_a_filter_error(name, args, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        FILTERS[name](*args)
