@@ -9,7 +9,7 @@ monitoring-generate: venv ## regenerate the SLO rules and the Grafana dashboard 
 	@$(PY) monitoring/slo/generate.py
 	@$(PY) monitoring/grafana/generate.py
 
-monitoring-offline-test: venv debs ## promtool/amtool checks, unit tests, dashboard, role render and staleness checks
+monitoring-offline-test: venv debs collection ## promtool/amtool checks, unit tests, dashboard, role render and staleness checks
 	@$(CHECK) monitoring promtool-check-rules -- promtool check rules --lint=all --lint-fatal monitoring/prometheus/rules.yml monitoring/prometheus/slo-rules.yml
 	@$(CHECK) monitoring promtool-test-rules -- promtool test rules $(sort $(wildcard monitoring/prometheus/tests/*.test.yml))
 	@$(CHECK) monitoring amtool-check-config -- amtool check-config monitoring/alertmanager.yml
