@@ -54,14 +54,25 @@ class Rule:
     for_: str | None
 
 
+MONITORING_STACK_VARS = ROOT / "roles" / "monitoring_stack" / "vars" / "main.yml"
+
+
 def rule_files() -> list[Path]:
-    """Every rule file Prometheus loads: the YAML files with `groups` in monitoring/prometheus/."""
-    files = []
-    for path in sorted(RULE_DIR.glob("*.yml")):
+    """Every rule file Prometheus loads: the YAML files with `groups` in monitoring/prometheus/, and
+    the files roles/monitoring_stack installs (`_monitoring_stack_rule_files`, relative to monitoring/)."""
+    files = set()
+    for path in RULE_DIR.glob("*.yml"):
         doc = yaml.safe_load(path.read_text())
         if isinstance(doc, dict) and "groups" in doc:
-            files.append(path)
-    return files
+            files.add(path)
+    if MONITORING_STACK_VARS.is_file():
+        role_vars = yaml.safe_load(MONITORING_STACK_VARS.read_text()) or {}
+        for rel in role_vars.get("_monitoring_stack_rule_files", []):
+            path = ROOT / "monitoring" / rel
+            if not path.is_file():
+                raise FileNotFoundError(f"roles/monitoring_stack installs {rel}, which does not exist")
+            files.add(path)
+    return sorted(files)
 
 
 @functools.cache
