@@ -52,6 +52,6 @@ chart-images: debs ## build localhost/testbed/{redis,postgresql} for the dev val
 	@bash testbed/images/build.sh localhost/testbed/redis:$(CHART_REDIS_IMAGE_TAG) images/redis
 	@bash testbed/images/build.sh localhost/testbed/postgresql:$(CHART_POSTGRESQL_IMAGE_TAG) images/postgresql
 
-chart-test-cluster: chart-tools chart-images ## install the dev values on the test bed (PSS restricted)
-	@KUBECONFIG=$(KUBECONFIG_TESTBED) $(PY) -m pytest -q -p no:cacheprovider tests/chart/test_install.py \
-	  --junitxml=$(RESULTS)/chart/install.xml
+chart-test-cluster: chart-tools cluster app-image chart-images ## install the dev values on the test bed (PSS restricted)
+	@KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_TESTBED)} CHART_APP_IMAGE_TAG=$(APP_IMAGE_TAG) \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/chart/test_install.py --junitxml=$(RESULTS)/chart/install.xml
