@@ -320,10 +320,16 @@ HOST_TOOLS: dict[str, tuple[str, str]] = {
     "tail": ("base", "coreutils"),
     "sort": ("base", "coreutils"),
 }
-# Executables that exist only inside a container, by component (the image's entrypoint tools).
-CONTAINER_TOOLS = {
-    "api": {"python", "celery"}, "worker": {"python", "celery"}, "beat": {"python", "celery"},
-    "flower": {"python", "celery"}, "postgresql": {"psql", "pg_isready"}, "redis": {"redis-cli"},
+# Executables inside the containers, by component, and where the image gets each one from
+# (`sh` comes with every Debian-based image).
+_APP_TOOLS = {
+    "python": ("file", "app/Dockerfile::ENV PATH=/opt/venv/bin"),
+    "celery": ("file", "app/requirements.txt::celery=="),
+}
+CONTAINER_TOOLS: dict[str, dict[str, tuple[str, str]]] = {
+    "api": _APP_TOOLS, "worker": _APP_TOOLS, "beat": _APP_TOOLS, "flower": _APP_TOOLS,
+    "postgresql": {"psql": ("file", "images/postgresql/Dockerfile::postgresql-15")},
+    "redis": {"redis-cli": ("file", "images/redis/Dockerfile::redis-tools")},
 }
 
 
@@ -605,6 +611,8 @@ class BlockContext:
     """What earlier commands of the same block set up: port-forwards (local port -> target)."""
     forwards: dict[str, str] = field(default_factory=dict)
     promql: list[str] = field(default_factory=list)  # expressions passed to promtool query
+    sql: list[str] = field(default_factory=list)  # psql -c statements (host or container)
+    redis: list[list[str]] = field(default_factory=list)  # redis-cli arguments (command or --bigkeys)
 
 
 def check_command(argv: list[str], ctx: BlockContext) -> list[str]:
@@ -692,12 +700,26 @@ def _check_kubectl(args: list[str], ctx: BlockContext) -> list[str]:
             component = chart().containers.get(containers[-1], component)
         if not inner:
             problems.append("kubectl exec without `-- command`")
-        elif inner[0] not in CONTAINER_TOOLS.get(component, set()):
-            problems.append(f"{inner[0]!r} is not a command of the {component or '?'} container "
-                            f"({sorted(CONTAINER_TOOLS.get(component, set()))})")
+        elif inner[:2] == ["sh", "-c"] and len(inner) == 3:
+            try:
+                for argv in split_commands(inner[2]):
+                    while argv and re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0]):
+                        argv = argv[1:]
+                    if argv:
+                        problems += _check_in_container(component, argv, ctx)
+            except ValueError as exc:
+                problems.append(str(exc))
         else:
-            problems += _check_container_command(inner)
+            problems += _check_in_container(component, inner, ctx)
     return problems
+
+
+def _check_in_container(component: str, argv: list[str], ctx: BlockContext) -> list[str]:
+    tools = CONTAINER_TOOLS.get(component, {})
+    if argv[0] not in tools:
+        return [f"{argv[0]!r} is not a command of the {component or '?'} container ({sorted(tools)}; "
+                "or sh -c '<those>')"]
+    return _check_container_command(argv, ctx)
 
 
 def _component_of(name: str) -> str:
@@ -707,7 +729,7 @@ def _component_of(name: str) -> str:
     return ""
 
 
-def _check_container_command(argv: list[str]) -> list[str]:
+def _check_container_command(argv: list[str], ctx: BlockContext) -> list[str]:
     exe = argv[0]
     if exe == "python":
         if len(argv) >= 3 and argv[1] == "-m":
@@ -728,9 +750,9 @@ def _check_container_command(argv: list[str]) -> list[str]:
             return [f"celery inspect has no command {argv[4]!r}"]
         return []
     if exe == "psql":
-        return _check_psql(argv[1:], None)
+        return _check_psql(argv[1:], ctx, in_container=True)
     if exe == "redis-cli":
-        return _check_redis(argv[1:], None)
+        return _check_redis(argv[1:], ctx)
     return []
 
 
@@ -843,7 +865,7 @@ def _check_jq(args: list[str], ctx: BlockContext) -> list[str]:
     return [] if jq_compiles(programs[0]) else [f"jq filter {programs[0]!r} does not compile"]
 
 
-def _check_psql(args: list[str], ctx: BlockContext | None) -> list[str]:
+def _check_psql(args: list[str], ctx: BlockContext, in_container: bool = False) -> list[str]:
     opts, pos, problems = _options(args, PSQL_FLAGS, "psql")
     pg_hosts, pg_names, _, _ = database_facts()
     for host in opts.get("-h", []):
@@ -851,14 +873,15 @@ def _check_psql(args: list[str], ctx: BlockContext | None) -> list[str]:
             problems.append(f"psql host {host!r} is no PostgreSQL host of the values files ({sorted(pg_hosts)})")
     for flag in ("-U", "-d"):
         for value in opts.get(flag, []):
-            if value not in pg_names:
+            if value not in pg_names and not (in_container and value in ("$POSTGRES_USER", "$POSTGRES_DB")):
                 problems.append(f"psql {flag} {value!r} is not the chart's user/database ({sorted(pg_names)})")
     if not opts.get("-c"):
         problems.append("psql without -c: give the SQL")
+    ctx.sql.extend(opts.get("-c", []))
     return problems
 
 
-def _check_redis(args: list[str], ctx: BlockContext | None) -> list[str]:
+def _check_redis(args: list[str], ctx: BlockContext) -> list[str]:
     opts, pos, problems = _options(args, REDIS_FLAGS, "redis-cli")
     _, _, redis_hosts, redis_ports = database_facts()
     for host in opts.get("-h", []):
@@ -871,6 +894,7 @@ def _check_redis(args: list[str], ctx: BlockContext | None) -> list[str]:
         problems.append("redis-cli without a command")
     if pos and pos[0].lower() not in {"ping", "info", "config", "client", "llen", "dbsize", "memory", "slowlog"}:
         problems.append(f"redis-cli command {pos[0]!r} is not in the runbooks' read-only set")
+    ctx.redis.append(["--bigkeys"] if "--bigkeys" in opts else pos)
     return problems
 
 
@@ -886,6 +910,22 @@ CHECKERS = {
     "psql": _check_psql,
     "redis-cli": _check_redis,
 }
+
+
+def block_contexts(markdown: str) -> list[BlockContext]:
+    """Run the command checker over every shell block and inline command, keeping what they collected."""
+    out = []
+    texts = [b.text for b in fenced_blocks(markdown) if b.lang in SHELL_LANGS] + inline_commands(markdown)
+    for text in texts:
+        ctx = BlockContext()
+        try:
+            commands = split_commands(text)
+        except ValueError:
+            continue  # reported by check_script
+        for argv in commands:
+            check_command(argv, ctx)
+        out.append(ctx)
+    return out
 
 
 # ----------------------------------------------------------------------------- routing

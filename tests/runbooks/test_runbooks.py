@@ -140,6 +140,36 @@ def test_runbooks_use_promql():
     assert all(any(b.lang == "promql" for b in rb.fenced_blocks(p.read_text())) for p in RUNBOOKS)
 
 
+def _collected(kind: str) -> list[tuple[str, object]]:
+    cases = []
+    for path in ALL_DOCS:
+        items = [item for ctx in rb.block_contexts(path.read_text()) for item in getattr(ctx, kind)]
+        cases += [pytest.param(item, id=f"{path.stem}-{i}") for i, item in enumerate(items)]
+    return cases
+
+
+SQL_CASES = _collected("sql")
+REDIS_CASES = _collected("redis")
+
+
+def test_runbooks_have_database_commands():
+    assert len(SQL_CASES) >= 5 and len(REDIS_CASES) >= 5, (len(SQL_CASES), len(REDIS_CASES))
+
+
+@pytest.mark.parametrize("sql", SQL_CASES)
+def test_sql_runs_on_postgresql(sql, postgres):
+    """Each `psql -c` statement is a SELECT that PostgreSQL 15 plans (EXPLAIN: columns, functions, types)."""
+    assert re.match(r"\s*SELECT\b", sql, re.I), "runbook SQL must be a SELECT (functions included)"
+    res = postgres.psql("EXPLAIN " + sql)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("args", REDIS_CASES)
+def test_redis_command_runs(args, redis_cli):
+    res = redis_cli(args)
+    assert res.returncode == 0 and not res.stdout.startswith(("ERR", "(error)")), res.stdout + res.stderr
+
+
 # ----------------------------------------------------------------------------- the tools themselves
 
 
@@ -150,6 +180,12 @@ def test_tool_is_shipped(name):
     assert rb.tool_is_shipped(name), f"{name}: {kind} {what} not found in the project"
     if kind in ("deb", "base") or name in ("ansible-playbook", "helm", "make"):
         assert rb.tool(name)  # installed by the runbooks-test prerequisites
+
+
+@pytest.mark.parametrize("component", sorted(rb.CONTAINER_TOOLS))
+def test_container_tools_are_in_the_images(component):
+    for name, (kind, what) in rb.CONTAINER_TOOLS[component].items():
+        assert rb._provided(kind, what), f"{component}: {name} ({what}) not found"
 
 
 # ----------------------------------------------------------------------------- the checker catches mistakes
@@ -166,6 +202,7 @@ BAD_COMMANDS = {
     "unknown container": "kubectl -n production logs deploy/agent-service-api -c app",
     "unknown flag": "kubectl -n production get pods --all-namespace",
     "wrong in-container tool": "kubectl -n dev exec statefulset/agent-service-redis -c redis -- psql -c 'SELECT 1'",
+    "wrong tool in sh -c": "kubectl -n dev exec statefulset/agent-service-redis -c redis -- sh -c 'psql -l'",
     "missing module": "kubectl -n production exec deploy/agent-service-worker -c worker -- python -m app.nope",
     "missing playbook": "ansible-playbook -i inventories/prod agent_service.platform.failover",
     "missing inventory": "ansible-playbook -i inventories/qa agent_service.platform.rollback",
