@@ -358,6 +358,7 @@ imageGCLowThresholdPercent: 99
 rotateCertificates: false
 serverTLSBootstrap: false
 registerNode: true
+volumePluginDir: {STATE / 'kubelet-plugins' / 'volume' / 'exec'}
 """)
     (STATE / "config" / "kube-proxy.yaml").write_text(f"""apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
@@ -369,6 +370,7 @@ oomScoreAdj: 0
 bindAddress: 0.0.0.0
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
+nodePortAddresses: [primary]
 conntrack: {{maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}}
 iptables: {{syncPeriod: 30s, minSyncPeriod: 1s}}
 """)
@@ -517,6 +519,8 @@ def save_sysctls() -> None:
         except OSError:
             pass
     (STATE / "sysctl-saved.json").write_text(json.dumps(saved))
+    if shutil.which("nft"):
+        (STATE / "nft-tables-before.json").write_text(json.dumps(nft_tables()))
 
 
 def up(args) -> int:
@@ -553,9 +557,8 @@ def up(args) -> int:
     start("etcd", argv["etcd"])
     start("containerd", argv["containerd"])
     wait_for("etcd", lambda: http_ok("http://127.0.0.1:2379/health"), 30, "etcd")
-    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-        start(name, argv[name])
-    say("etcd up; API server, controller-manager, scheduler starting")
+    start("kube-apiserver", argv["kube-apiserver"])
+    say("etcd up; API server starting")
 
     crictl = [binary("crictl"), f"--runtime-endpoint=unix://{CONTAINERD_SOCK}",
               f"--image-endpoint=unix://{CONTAINERD_SOCK}", "--timeout=30s"]
@@ -574,7 +577,10 @@ def up(args) -> int:
     wait_for("the API server (/readyz)",
              lambda: kubectl("get", "--raw=/readyz", check=False, timeout=10).returncode == 0,
              90, "kube-apiserver", interval=0.5)
-    say("API server ready; applying add-ons (CoreDNS, metrics-server, local-path-provisioner)")
+    # they exit when they start before the API server's RBAC bootstrap is complete
+    for name in ("kube-controller-manager", "kube-scheduler"):
+        start(name, argv[name])
+    say("API server ready; controller-manager and scheduler starting; applying add-ons")
     kubectl("apply", "-f", "-", input_=addons_manifest(v), timeout=120)
     token = kubectl("-n", "kube-system", "create", "token", "kube-network-policies",
                     "--duration=8760h").stdout.strip()
@@ -714,14 +720,27 @@ def clean_iptables() -> int:
     return removed
 
 
+def nft_tables() -> list[tuple[str, str]]:
+    out = run(["nft", "list", "tables"], check=False).stdout
+    return [(p[1], p[2]) for p in (line.split() for line in out.splitlines()) if len(p) == 3]
+
+
 def clean_nftables() -> None:
+    """Drop kube-network-policies' table, and the (then empty) iptables-nft tables that
+    did not exist before `up` (e.g. ip6 nat created by the kubelet)."""
     if not shutil.which("nft"):
         return
-    out = run(["nft", "list", "tables"], check=False).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[2] in ("kube-network-policies", "kube-proxy"):
-            run(["nft", "delete", "table", parts[1], parts[2]], check=False)
+    try:
+        before = {tuple(t) for t in json.loads((STATE / "nft-tables-before.json").read_text())}
+    except (OSError, ValueError):
+        before = None
+    for family, name in nft_tables():
+        if name in ("kube-network-policies", "kube-proxy"):
+            run(["nft", "delete", "table", family, name], check=False)
+        elif before is not None and (family, name) not in before:
+            listing = run(["nft", "-j", "list", "table", family, name], check=False).stdout
+            if listing and '"rule"' not in listing:
+                run(["nft", "delete", "table", family, name], check=False)
 
 
 def down(args) -> int:
