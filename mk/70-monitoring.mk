@@ -3,13 +3,15 @@
 MONITORING_PYTEST   := $(PY) -m pytest -q -p no:cacheprovider
 MONITORING_CRDS_DIR := $(CACHE_DIR)/monitoring-crds/$(PROMETHEUS_OPERATOR_VERSION)
 export MONITORING_CRDS_DIR
+# offline kubeconform schemas of Kubernetes + the operator CRDs (mk/50-chart.mk, `make chart-schemas`)
+export MONITORING_KUBE_SCHEMAS = $(KUBE_SCHEMAS)
 
 .PHONY: monitoring-generate monitoring-test monitoring-offline-test monitoring-crds monitoring-images monitoring-live-test
 monitoring-generate: venv ## regenerate the SLO rules and the Grafana dashboard from their sources
 	@$(PY) monitoring/slo/generate.py
 	@$(PY) monitoring/grafana/generate.py
 
-monitoring-offline-test: venv debs collection ## promtool/amtool checks, unit tests, dashboard, role render and staleness checks
+monitoring-offline-test: venv debs collection gotools chart-schemas ## promtool/amtool checks, unit tests, dashboard, role render and staleness checks
 	@$(CHECK) monitoring promtool-check-rules -- promtool check rules --lint=all --lint-fatal monitoring/prometheus/rules.yml monitoring/prometheus/slo-rules.yml
 	@$(CHECK) monitoring promtool-test-rules -- promtool test rules $(sort $(wildcard monitoring/prometheus/tests/*.test.yml))
 	@$(CHECK) monitoring amtool-check-config -- amtool check-config monitoring/alertmanager.yml

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -102,3 +103,18 @@ def test_broken_rules_are_refused_before_they_land(tmp_path):
 def test_bad_mode_is_refused(tmp_path):
     proc = run_render(tmp_path, "-e", "monitoring_stack_mode=helm")
     assert proc.returncode != 0 and "monitoring_stack_mode must be one of" in proc.stdout
+
+
+def test_operator_manifests_validate_against_the_api_schemas(rendered):
+    """kubeconform -strict with the offline schemas of Kubernetes and the operator's CRDs (make chart-schemas)."""
+    schemas = os.environ.get("MONITORING_KUBE_SCHEMAS", "")
+    kubeconform = shutil.which("kubeconform")
+    if not schemas or not Path(schemas).is_dir() or not kubeconform:
+        pytest.fail("kubeconform or its schemas are missing: run `make monitoring-test` (gotools, chart-schemas)")
+    names = ("operator", "kube-state-metrics", "node-exporter", "kubelet", "prometheus", "exporters")
+    stream = "".join("---\n" + (rendered / f"{n}.yaml").read_text() + "\n" for n in names)
+    proc = subprocess.run([kubeconform, "-strict", "-summary", "-schema-location",
+                           f"{schemas}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json", "-"],
+                          input=stream, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Invalid: 0, Errors: 0, Skipped: 0" in proc.stdout, proc.stdout
