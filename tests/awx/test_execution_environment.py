@@ -9,6 +9,7 @@ install of our tarball plus the builder's introspection on this machine.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -139,9 +140,11 @@ def test_the_galaxy_stage_install_and_the_introspection_find_our_dependencies(co
     ctx = context["ctx"]
     collections = tmp_path / "usr-share-ansible-collections"
     tarball = next((ctx / "_build" / "collection").glob("*.tar.gz"))
+    # as in the image: no other collection path where the collection would count as installed already
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
     install = subprocess.run(
         [str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--collections-path",
-         str(collections), str(tarball)], capture_output=True, text=True, timeout=300)
+         str(collections), str(tarball)], capture_output=True, text=True, timeout=300, env=env)
     assert install.returncode == 0, install.stdout + install.stderr
     assert (collections / "ansible_collections" / "agent_service" / "platform" / "meta" / "runtime.yml").is_file()
     introspect = subprocess.run(
