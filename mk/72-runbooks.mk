@@ -3,7 +3,7 @@
 # Alertmanager receivers (amtool), the commands (chart objects via helm template, playbooks,
 # inventories, make targets, promtool/amtool/jq) and the PromQL (promtool).
 .PHONY: runbooks-test
-runbooks-test: venv debs gotools ## runbook per alert, commands and PromQL in them exist and parse
+runbooks-test: venv debs gotools collection ## runbook per alert, commands and PromQL in them exist and parse
 	@mkdir -p $(RESULTS)/runbooks
 	@$(PY) -m pytest -q -p no:cacheprovider --junitxml=$(RESULTS)/runbooks/pytest.xml tests/runbooks
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shlex
 import shutil
@@ -613,6 +614,7 @@ class BlockContext:
     promql: list[str] = field(default_factory=list)  # expressions passed to promtool query
     sql: list[str] = field(default_factory=list)  # psql -c statements (host or container)
     redis: list[list[str]] = field(default_factory=list)  # redis-cli arguments (command or --bigkeys)
+    ansible: list[list[str]] = field(default_factory=list)  # ansible-playbook arguments
 
 
 def check_command(argv: list[str], ctx: BlockContext) -> list[str]:
@@ -771,6 +773,7 @@ def _check_helm(args: list[str], ctx: BlockContext) -> list[str]:
 
 def _check_ansible(args: list[str], ctx: BlockContext) -> list[str]:
     opts, pos, problems = _options(args, ANSIBLE_FLAGS, "ansible-playbook")
+    ctx.ansible.append(list(args))
     inventories_ = opts.get("-i", []) + opts.get("--inventory", [])
     if not inventories_:
         problems.append("ansible-playbook without -i inventories/<env>")
@@ -910,6 +913,16 @@ CHECKERS = {
     "psql": _check_psql,
     "redis-cli": _check_redis,
 }
+
+
+def ansible_syntax_check(args: list[str]) -> subprocess.CompletedProcess:
+    """`ansible-playbook --syntax-check` of a runbook's command, the collection resolved from the checkout
+    (`make collection` links it under ANSIBLE_COLLECTIONS_PATH)."""
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections"))
+    env.setdefault("ANSIBLE_HOME", str(ROOT / ".cache" / "ansible"))
+    return subprocess.run([tool("ansible-playbook"), "--syntax-check", *args], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env=env)
 
 
 def block_contexts(markdown: str) -> list[BlockContext]:

@@ -150,10 +150,12 @@ def _collected(kind: str) -> list[tuple[str, object]]:
 
 SQL_CASES = _collected("sql")
 REDIS_CASES = _collected("redis")
+ANSIBLE_CASES = sorted({" ".join(c.values[0]): c for c in _collected("ansible")}.values(), key=lambda c: c.id)
 
 
-def test_runbooks_have_database_commands():
-    assert len(SQL_CASES) >= 5 and len(REDIS_CASES) >= 5, (len(SQL_CASES), len(REDIS_CASES))
+def test_runbooks_have_database_and_playbook_commands():
+    assert len(SQL_CASES) >= 5 and len(REDIS_CASES) >= 5 and len(ANSIBLE_CASES) >= 5, \
+        (len(SQL_CASES), len(REDIS_CASES), len(ANSIBLE_CASES))
 
 
 @pytest.mark.parametrize("sql", SQL_CASES)
@@ -168,6 +170,14 @@ def test_sql_runs_on_postgresql(sql, postgres):
 def test_redis_command_runs(args, redis_cli):
     res = redis_cli(args)
     assert res.returncode == 0 and not res.stdout.startswith(("ERR", "(error)")), res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("args", ANSIBLE_CASES)
+def test_playbook_command_passes_syntax_check(args):
+    """The playbook resolves as a collection playbook, the inventory loads, the extra vars parse."""
+    res = rb.ansible_syntax_check(args)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Unable to parse" not in res.stderr and "No inventory was parsed" not in res.stderr, res.stderr
 
 
 # ----------------------------------------------------------------------------- the tools themselves
