@@ -8,7 +8,7 @@ module: helm_rollback
 short_description: Roll a Helm release back to its last deployed revision, or to a given one
 version_added: 1.0.0
 author:
-  - agent_service.platform contributors
+  - agent_service.platform contributors (@agent-service)
 description:
   - Reads C(helm history) of the release and picks the revision to return to.
   - Without O(revision), the target is the newest good (deployed or superseded) revision older than the
