@@ -13,8 +13,9 @@ and writes them as `key=value` lines (multi-line values as heredocs) to $GITHUB_
 Which tags are pushed (GITHUB_EVENT_NAME, GITHUB_REF_TYPE, GITHUB_REF_NAME, GITHUB_SHA):
 - a pushed tag vX.Y.Z: every tag semver_next gives; the module's next_tag must equal the
   pushed tag, otherwise the tag does not match the history and the build stops;
-- the default branch (main): every tag semver_next gives (version, major.minor, major,
-  latest, <branch>-<sha>);
+- the default branch (main), when there is something to release or the commit already carries
+  its release tag: every tag semver_next gives (version, major.minor, major, latest,
+  <branch>-<sha>); with nothing to release (docs, chores) only <branch>-<sha>;
 - any other branch (develop): only <branch>-<sha>, so that a branch never overwrites a
   version tag;
 - a pull request: nothing is pushed; the local tag is pr-<sha8>.
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -51,8 +53,19 @@ def find_semver_result(playbook_output: dict) -> dict:
     raise OutputError(f"no semver_next result in the playbook output (stats: {json.dumps(stats, sort_keys=True)})")
 
 
-def plan(result: dict, env: dict[str, str]) -> dict:
-    """Decide the version, the tags to push and the deploy tag for this GitHub ref."""
+def tag_commit(repo: Path, tag: str) -> str | None:
+    """The commit a tag points at in the repository, or None."""
+    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}"],
+                          capture_output=True, text=True, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def plan(result: dict, env: dict[str, str], tagged_head: bool = False) -> dict:
+    """Decide the version, the tags to push and the deploy tag for this GitHub ref.
+
+    tagged_head: the analysed commit already carries the release tag next_tag (the release
+    job of the build tagged it): it is that release, although semver_next has nothing new to release.
+    """
     event = env.get("GITHUB_EVENT_NAME", "")
     ref_type = env.get("GITHUB_REF_TYPE", "")
     ref_name = env.get("GITHUB_REF_NAME", "")
@@ -76,10 +89,12 @@ def plan(result: dict, env: dict[str, str]) -> dict:
             )
         tags = image_tags
         deploy_tag = result["next_version"]
-    elif ref_type == "branch" and ref_name == default_branch:
+    elif ref_type == "branch" and ref_name == default_branch and (result["released"] or tagged_head):
         tags = image_tags
         deploy_tag = result["next_version"]
     elif ref_type == "branch":
+        # other branches, and the default branch with nothing to release (docs, chores): the version
+        # tags stay on the image of the release commit
         tags = [t for t in image_tags if branch and t.startswith(f"{branch}-")]
         if not tags:
             raise OutputError(f"semver_next gave no <branch>-<sha> tag for branch {ref_name!r}: {image_tags}")
@@ -124,6 +139,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--github-output", type=Path, default=os.environ.get("GITHUB_OUTPUT"))
     parser.add_argument("--changelog", type=Path)
     parser.add_argument("--summary", type=Path, default=os.environ.get("GITHUB_STEP_SUMMARY"))
+    parser.add_argument("--repo", type=Path, default=Path("."), help="the git checkout semver_next read")
     args = parser.parse_args(argv)
     if args.image != args.image.lower() or ":" in args.image.rsplit("/", 1)[-1]:
         print(f"release_outputs: --image must be lower case and without a tag, got {args.image!r}", file=sys.stderr)
@@ -133,7 +149,9 @@ def main(argv: list[str]) -> int:
         start = text.find("{")
         if start < 0:
             raise OutputError(f"{args.playbook_json} holds no JSON document")
-        values = plan(find_semver_result(json.loads(text[start:])), dict(os.environ))
+        result = find_semver_result(json.loads(text[start:]))
+        tagged_head = bool(result.get("sha")) and tag_commit(args.repo, result["next_tag"]) == result["sha"]
+        values = plan(result, dict(os.environ), tagged_head)
     except (OSError, ValueError, OutputError) as exc:
         print(f"release_outputs: {exc}", file=sys.stderr)
         return 1

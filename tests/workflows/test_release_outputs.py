@@ -65,7 +65,7 @@ def run_release(repo: Path, collections_path: Path, tmp_path: Path, create_tag: 
     return out
 
 
-def outputs(playbook_json: Path, tmp_path: Path, **github) -> tuple[int, dict, str]:
+def outputs(playbook_json: Path, tmp_path: Path, repo: Path | None = None, **github) -> tuple[int, dict, str]:
     output_file = tmp_path / "github_output"
     output_file.write_text("")
     changelog = tmp_path / "CHANGELOG.md"
@@ -73,7 +73,7 @@ def outputs(playbook_json: Path, tmp_path: Path, **github) -> tuple[int, dict, s
     env.update(github)
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), str(playbook_json), "--image", IMAGE, "--github-output", str(output_file),
-         "--changelog", str(changelog)],
+         "--changelog", str(changelog), "--repo", str(repo or tmp_path)],
         capture_output=True, text=True, env=env, timeout=60,
     )
     return proc.returncode, parse_github_output(output_file.read_text()), proc.stderr
@@ -99,7 +99,7 @@ def parse_github_output(text: str) -> dict:
 
 def test_main_push_gets_every_tag_and_the_changelog(repo, collections_path, tmp_path):
     sha = git(repo, "rev-parse", "HEAD")
-    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, GITHUB_EVENT_NAME="push",
+    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, repo, GITHUB_EVENT_NAME="push",
                            GITHUB_REF_TYPE="branch", GITHUB_REF_NAME="main", GITHUB_SHA=sha)
     assert rc == 0, err
     assert out["version"] == "1.5.0" and out["tag"] == "v1.5.0" and out["bump"] == "minor"
@@ -114,7 +114,7 @@ def test_main_push_gets_every_tag_and_the_changelog(repo, collections_path, tmp_
 def test_develop_push_only_pushes_its_branch_tag(repo, collections_path, tmp_path):
     git(repo, "checkout", "-q", "-b", "develop")
     sha = commit(repo, "feat: on develop")
-    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, GITHUB_EVENT_NAME="push",
+    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, repo, GITHUB_EVENT_NAME="push",
                            GITHUB_REF_TYPE="branch", GITHUB_REF_NAME="develop", GITHUB_SHA=sha)
     assert rc == 0, err
     assert out["image_tags"] == [f"develop-{sha[:8]}"]
@@ -125,7 +125,7 @@ def test_develop_push_only_pushes_its_branch_tag(repo, collections_path, tmp_pat
 def test_pull_request_pushes_nothing(repo, collections_path, tmp_path):
     sha = git(repo, "rev-parse", "HEAD")
     git(repo, "checkout", "-q", "--detach")
-    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path,
+    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, repo,
                            GITHUB_EVENT_NAME="pull_request", GITHUB_REF_TYPE="branch", GITHUB_REF_NAME="7/merge",
                            GITHUB_SHA=sha)
     assert rc == 0, err
@@ -138,7 +138,7 @@ def test_release_tag_then_tag_build_agree(repo, collections_path, tmp_path):
     assert git(repo, "tag", "--points-at", "HEAD") == "v1.5.0"
     # the build of the pushed tag (detached HEAD) sees the same version and no new release
     git(repo, "checkout", "-q", "--detach", "v1.5.0")
-    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, GITHUB_EVENT_NAME="push",
+    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, repo, GITHUB_EVENT_NAME="push",
                            GITHUB_REF_TYPE="tag", GITHUB_REF_NAME="v1.5.0", GITHUB_SHA=git(repo, "rev-parse", "HEAD"))
     assert rc == 0, err
     assert out["version"] == "1.5.0" and out["released"] == "false"
@@ -147,7 +147,7 @@ def test_release_tag_then_tag_build_agree(repo, collections_path, tmp_path):
 
 def test_a_tag_that_does_not_match_the_history_stops_the_build(repo, collections_path, tmp_path):
     git(repo, "tag", "v9.9.9")
-    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, GITHUB_EVENT_NAME="push",
+    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, repo, GITHUB_EVENT_NAME="push",
                            GITHUB_REF_TYPE="tag", GITHUB_REF_NAME="v7.0.0", GITHUB_SHA=git(repo, "rev-parse", "HEAD"))
     assert rc == 1 and "does not match the version from the history" in err
     assert out == {}
@@ -165,3 +165,24 @@ def test_image_name_must_be_lower_case(tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "x.json"), "--image", "ghcr.io/Acme/app"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "lower case" in proc.stderr
+
+
+def test_main_with_nothing_to_release_keeps_the_version_tags(repo, collections_path, tmp_path):
+    run_release(repo, collections_path, tmp_path, create_tag=True)  # v1.5.0 released
+    sha = commit(repo, "docs: typo")
+    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, repo, GITHUB_EVENT_NAME="push",
+                           GITHUB_REF_TYPE="branch", GITHUB_REF_NAME="main", GITHUB_SHA=sha)
+    assert rc == 0, err
+    assert out["released"] == "false" and out["version"] == "1.5.0"
+    assert out["image_tags"] == [f"main-{sha[:8]}"] and out["deploy_tag"] == f"main-{sha[:8]}"
+
+
+def test_deploy_after_the_release_job_tagged_main_deploys_the_version(repo, collections_path, tmp_path):
+    """deploy.yml recomputes on the built commit, which the build's release job has tagged by then."""
+    sha = git(repo, "rev-parse", "HEAD")
+    run_release(repo, collections_path, tmp_path, create_tag=True)
+    rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, repo, GITHUB_EVENT_NAME="push",
+                           GITHUB_REF_TYPE="branch", GITHUB_REF_NAME="main", GITHUB_SHA=sha)
+    assert rc == 0, err
+    assert out["released"] == "false" and out["deploy_tag"] == "1.5.0"
+    assert out["image_tags"] == ["1.5.0", "1.5", "1", "latest", f"main-{sha[:8]}"]
