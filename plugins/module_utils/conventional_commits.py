@@ -221,7 +221,7 @@ def changelog_markdown(version, entries, title_date=None):
         out.append("")
         out.extend(f"- {_scope(e)}{e['description']} ({e['sha'][:8]})" for e in items)
         out.append("")
-    known = {t for t, _ in CHANGELOG_SECTIONS}
+    known = {section[0] for section in CHANGELOG_SECTIONS}
     other = [e for e in live if e["type"] not in known and e["bump"] != "none"]
     if other:
         out.append("### Other Changes")

@@ -99,7 +99,7 @@ def plan_next_version(reachable_tags, all_tags, commit_bump, tag_format=DEFAULT_
             core = current[0].core
 
     if prerelease_token:
-        numbers = [prerelease_number(v, prerelease_token) for v, _ in _matching(fmt, all_tags) if v.core == core]
+        numbers = [prerelease_number(v, prerelease_token) for v, _tag in _matching(fmt, all_tags) if v.core == core]
         numbers = [n for n in numbers if n is not None]
         next_version = core.replace(prerelease=(prerelease_token, str(max(numbers, default=0) + 1)))
     else:

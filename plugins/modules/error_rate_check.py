@@ -10,7 +10,7 @@ module: error_rate_check
 short_description: Decide whether a release is healthy from Prometheus metrics (error ratio, p99 latency, any PromQL)
 version_added: 1.0.0
 author:
-  - agent_service.platform contributors
+  - agent_service.platform contributors (@agent-service)
 description:
   - Runs an instant PromQL query O(count) times, O(interval) apart, judges each answer against O(threshold) and
     returns a verdict, the samples and a readable reason.

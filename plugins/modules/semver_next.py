@@ -10,7 +10,7 @@ module: semver_next
 short_description: Compute the next semantic version of a git repository from its Conventional Commits
 version_added: 1.0.0
 author:
-  - agent_service.platform contributors
+  - agent_service.platform contributors (@agent-service)
 description:
   - Finds the newest tag reachable from O(rev) that matches O(tag_format); tags of other branches and tags that
     do not match the format do not count.
@@ -107,7 +107,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode the tag is not created; RV(changed) tells whether it would be.
+    description: In check mode the tag is not created; C(changed) tells whether it would be.
   diff_mode:
     support: none
     description: The module returns no diff.
@@ -278,7 +278,7 @@ SPEC = dict(
     first_version=dict(type="str", default="0.1.0"),
     major_on_zero=dict(type="bool", default=False),
     prerelease=dict(type="bool", default=False),
-    prerelease_token=dict(type="str", default="rc"),
+    prerelease_token=dict(type="str", default="rc", no_log=False),
     include_merges=dict(type="bool", default=False),
     minor_types=dict(type="list", elements="str", default=["feat"]),
     patch_types=dict(type="list", elements="str", default=["fix", "perf"]),

@@ -119,10 +119,11 @@ PLAYBOOK = """
           - (version.next_version | agent_service.platform.semver_parse).minor == 1
           - "'1.0.0' | agent_service.platform.semver_compare(version.next_version) == -1"
           - version.next_version | agent_service.platform.semver_bump('major') == '2.0.0'
-          - ('0.4.0' | agent_service.platform.image_tags(branch='dev', sha='abcdef0123')) == ['0.4.0', '0.4', 'dev-abcdef01']
+          - ('0.4.0' | agent_service.platform.image_tags(branch='dev', sha='abcdef0123')) == zero_tags
           - (messages | agent_service.platform.conventional_bump) == 'minor'
       vars:
         messages: ["fix: a", "feat(api): b"]
+        zero_tags: ["0.4.0", "0.4", "dev-abcdef01"]
 """
 
 

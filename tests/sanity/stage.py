@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Copy the collection's content to DEST/ansible_collections/agent_service/platform for ansible-test.
 
 ansible-test needs the collection at a path ending in
@@ -51,6 +50,9 @@ def main(dest: str) -> int:
     # The staged copy usually sits inside the (ignored) .cache of the checkout: give it its own git
     # repository so ansible-test lists its files instead of asking the outer repository, which ignores them.
     subprocess.run(["git", "init", "-q", str(target)], check=True)
+    # ansible-test writes its results and the delegation virtual environment under tests/output.
+    (target / ".git" / "info").mkdir(parents=True, exist_ok=True)
+    (target / ".git" / "info" / "exclude").write_text("/tests/output/\n__pycache__/\n.hypothesis/\n")
     print(f"staged {count} files in {target}")
     return 0
 

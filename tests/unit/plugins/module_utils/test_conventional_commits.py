@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 def test_header_fields():
     info = cc.parse_message("feat(api): stream responses\n\nLonger body.\n\nRefs: #12")
-    assert (info["type"], info["scope"], info["description"], info["breaking"]) == ("feat", "api",
-                                                                                 "stream responses", False)
+    fields = (info["type"], info["scope"], info["description"], info["breaking"])
+    assert fields == ("feat", "api", "stream responses", False)
     assert info["body"] == "Longer body."
     assert info["footers"] == [["Refs", "#12"]]
     assert info["conventional"]

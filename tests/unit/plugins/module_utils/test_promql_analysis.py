@@ -133,33 +133,33 @@ def test_all_successful_sleeps_between_measurements():
 
 
 def test_first_failure_fails_by_default_and_stops():
-    result, _ = run(["successful", "failed", "successful"])
+    result, _ignored = run(["successful", "failed", "successful"])
     assert result["verdict"] == "failed" and len(result["measurements"]) == 2
     assert "exceed failure_limit 0" in result["reason"]
 
 
 def test_failure_limit():
-    result, _ = run(["failed", "successful", "successful"], failure_limit=1)
+    result, _ignored = run(["failed", "successful", "successful"], failure_limit=1)
     assert result["verdict"] == "successful" and result["counts"]["failed"] == 1
-    result, _ = run(["failed", "failed", "successful"], failure_limit=1)
+    result, _ignored = run(["failed", "failed", "successful"], failure_limit=1)
     assert result["verdict"] == "failed"
 
 
 def test_no_data_fails_closed_by_default():
-    result, _ = run(["no_data", "successful", "successful"])
+    result, _ignored = run(["no_data", "successful", "successful"])
     assert result["verdict"] == "failed" and "failed measurement" in result["reason"]
-    result, _ = run(["no_data", "successful", "successful"], fail_on_no_data=False)
+    result, _ignored = run(["no_data", "successful", "successful"], fail_on_no_data=False)
     assert result["verdict"] == "successful"
-    result, _ = run(["no_data"] * 3, fail_on_no_data=False)
+    result, _ignored = run(["no_data"] * 3, fail_on_no_data=False)
     assert result["verdict"] == "failed" and "fail closed" in result["reason"]
 
 
 def test_errors():
-    result, _ = run(["error"] * 3)
+    result, _ignored = run(["error"] * 3)
     assert result["verdict"] == "error" and "fail closed" in result["reason"]
-    result, _ = run(["error", "successful", "successful"])
+    result, _ignored = run(["error", "successful", "successful"])
     assert result["verdict"] == "successful" and result["counts"]["error"] == 1
-    result, _ = run(["error", "error", "successful"], count=3, consecutive_error_limit=1)
+    result, _ignored = run(["error", "error", "successful"], count=3, consecutive_error_limit=1)
     assert result["verdict"] == "error" and "consecutive errors exceed" in result["reason"]
 
 

@@ -38,8 +38,9 @@ def assert_same_as_prometheus(prometheus, result):
                 assert value in own, (value, own)
 
 
-@pytest.mark.parametrize("namespace,threshold,expected", [("below", 0.05, 0.01), ("at", 0.5, 0.5),
-                                                        ("clean", 0.05, 0.0)])
+@pytest.mark.parametrize("namespace,threshold,expected", [
+    ("below", 0.05, 0.01), ("at", 0.5, 0.5), ("clean", 0.05, 0.0),
+])
 def test_error_ratio_below_or_at_threshold_passes(prometheus, namespace, threshold, expected):
     result, failed = check(prometheus, namespace=namespace, threshold=threshold, count=2)
     assert not failed and result["passed"] and result["verdict"] == "successful", result
@@ -78,7 +79,7 @@ def test_version_label_selects_the_canary(prometheus):
     assert 'app_kubernetes_io_version="1.1.0"' in new["query"]
     old, failed = check(prometheus, namespace="canary", version="1.0.0", threshold=0.1)
     assert not failed and old["value"] == 0.0
-    both, _ = check(prometheus, namespace="canary", threshold=0.3)
+    both, _ignored = check(prometheus, namespace="canary", threshold=0.3)
     assert both["value"] == pytest.approx(0.25)
     for result in (new, old, both):
         assert_same_as_prometheus(prometheus, result)

@@ -59,7 +59,7 @@ def test_no_tags_first_version(repo):
     assert result["image_tags"][:3] == ["0.1.0", "0.1", "latest"]
     assert result["image_tags"][3] == f"main-{result['sha'][:8]}"
     assert "### Features\n\n- first feature" in result["changelog"]
-    result, _ = run(repo, first_version="1.0.0")
+    result, _ignored = run(repo, first_version="1.0.0")
     assert result["next_version"] == "1.0.0" and result["image_tags"][:4] == ["1.0.0", "1.0", "1", "latest"]
 
 
@@ -69,7 +69,7 @@ def test_annotated_and_lightweight_tags_both_count(repo):
     repo.commit("feat: b")
     repo.tag("v1.1.0", annotated=False)
     repo.commit("fix: c")
-    result, _ = run(repo)
+    result, _ignored = run(repo)
     assert (result["current_version"], result["last_release_tag"]) == ("1.1.0", "v1.1.0")
     assert (result["next_version"], result["bump"]) == ("1.1.1", "patch")
     assert [c["description"] for c in result["commits"]] == ["c"]
@@ -83,7 +83,7 @@ def test_tags_off_the_current_branch_do_not_count(repo):
     repo.tag("v2.0.0")
     repo.git("checkout", "-q", "main")
     repo.commit("fix: small")
-    result, _ = run(repo)
+    result, _ignored = run(repo)
     assert result["current_version"] == "1.0.0" and result["next_version"] == "1.0.1"
 
 
@@ -93,9 +93,9 @@ def test_non_matching_and_monorepo_tags(repo):
     repo.tag("api-v1.2.0")
     repo.tag("nightly")
     repo.commit("feat(api): endpoint")
-    result, _ = run(repo, tag_format="api-v{version}")
+    result, _ignored = run(repo, tag_format="api-v{version}")
     assert (result["current_tag"], result["next_tag"]) == ("api-v1.2.0", "api-v1.3.0")
-    result, _ = run(repo)
+    result, _ignored = run(repo)
     assert result["next_version"] == "3.1.0"
 
 
@@ -103,7 +103,7 @@ def test_breaking_on_zero_and_major_on_zero(repo):
     repo.commit("feat: base")
     repo.tag("v0.3.0")
     repo.commit("feat!: new API\n\nBREAKING CHANGE: /v0 removed")
-    result, _ = run(repo)
+    result, _ignored = run(repo)
     assert (result["next_version"], result["bump"], result["commit_bump"]) == ("0.4.0", "minor", "major")
     assert "### BREAKING CHANGES\n\n- /v0 removed" in result["changelog"]
     assert run(repo, major_on_zero=True)[0]["next_version"] == "1.0.0"
@@ -118,7 +118,7 @@ def test_revert_and_merge_commits(repo):
     repo.commit("fix: on topic")
     repo.git("checkout", "-q", "main")
     repo.git("merge", "-q", "--no-ff", "-m", "Merge branch 'topic'", "topic")
-    result, _ = run(repo)
+    result, _ignored = run(repo)
     ignored = {c["subject"]: c["ignored"] for c in result["commits"]}
     assert ignored["Merge branch 'topic'"] == "merge"
     assert ignored["feat: search"] == "reverted"
@@ -130,10 +130,10 @@ def test_only_prerelease_tags_and_prerelease_channel(repo):
     repo.commit("feat: a")
     repo.tag("v1.0.0-rc.1")
     repo.commit("fix: b")
-    result, _ = run(repo)
-    assert (result["current_version"], result["last_release"], result["next_version"]) == ("1.0.0-rc.1", None,
-                                                                                          "1.0.0")
-    result, _ = run(repo, prerelease=True, create_tag=True)
+    result, _ignored = run(repo)
+    versions = (result["current_version"], result["last_release"], result["next_version"])
+    assert versions == ("1.0.0-rc.1", None, "1.0.0")
+    result, _ignored = run(repo, prerelease=True, create_tag=True)
     assert result["next_tag"] == "v1.0.0-rc.2" and result["changed"] and result["tag_created"]
     assert result["image_tags"] == ["1.0.0-rc.2", f"main-{result['sha'][:8]}"]
 
@@ -142,18 +142,18 @@ def test_create_tag_idempotent_and_check_mode(repo):
     repo.commit("feat: a")
     repo.tag("v1.0.0")
     head = repo.commit("feat: b")
-    result, _ = run(repo, check_mode=True, create_tag=True)
+    result, _ignored = run(repo, check_mode=True, create_tag=True)
     assert result["changed"] and not result["tag_created"]
     assert repo.git("tag", "--list", "v1.1.0") == ""
-    result, _ = run(repo, create_tag=True)
+    result, _ignored = run(repo, create_tag=True)
     assert result["changed"] and result["tag_created"] and result["next_tag"] == "v1.1.0"
     assert repo.git("rev-parse", "v1.1.0^{commit}") == head
     assert repo.git("cat-file", "-t", "v1.1.0") == "tag"
     assert repo.git("tag", "-l", "--format=%(contents:subject)", "v1.1.0") == "Release 1.1.0"
-    again, _ = run(repo, create_tag=True)
+    again, _ignored = run(repo, create_tag=True)
     assert not again["changed"] and again["bump"] == "none" and again["next_version"] == "1.1.0"
     repo.commit("fix: c")
-    light, _ = run(repo, create_tag=True, annotated=False)
+    light, _ignored = run(repo, create_tag=True, annotated=False)
     assert light["changed"] and repo.git("cat-file", "-t", "v1.1.1") == "commit"
 
 
@@ -190,16 +190,16 @@ def test_detached_head_with_branch_option(repo):
     repo.tag("v1.0.0")
     repo.commit("fix: b")
     repo.git("checkout", "-q", "--detach", "HEAD")
-    result, _ = run(repo)
+    result, _ignored = run(repo)
     assert result["branch"] is None and result["image_tags"] == ["1.0.1", "1.0", "1"]
-    result, _ = run(repo, branch="release/1.0")
+    result, _ignored = run(repo, branch="release/1.0")
     assert result["image_tags"][-1] == f"release-1.0-{result['sha'][:8]}"
 
 
 def test_rev_option(repo):
     first = repo.commit("feat: a")
     repo.commit("feat!: b")
-    result, _ = run(repo, rev=first)
+    result, _ignored = run(repo, rev=first)
     assert result["sha"] == first and result["commit_bump"] == "minor"
 
 
