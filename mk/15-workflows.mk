@@ -3,12 +3,13 @@
 #   make lint-workflows    actionlint (with shellcheck + pyflakes) on .github/workflows/*.yml; part of `make lint`
 #   make integration-test  tests/{workflows,awx,galaxy}: release outputs, ansible-builder create,
 #                          awx_setup.yml definitions, galaxy build + galaxy-importer + installs in a throwaway repo
+#                          (about 2.5 min; `galaxy-test` is the same target, for a `<stage>: galaxy-test` hook)
 INTEGRATION_REQS  := tests/requirements-integration.txt
 INTEGRATION_STAMP := $(VENV)/.stamp-integration
 INTEGRATION_TESTS := tests/workflows tests/awx tests/galaxy
 WORKFLOWS         := $(sort $(wildcard .github/workflows/*.yml))
 
-.PHONY: integration-venv lint-workflows integration-test ee-context
+.PHONY: integration-venv lint-workflows integration-test galaxy-test ee-context
 
 # ansible-builder, galaxy-importer and shellcheck on top of the pinned host tools
 integration-venv: $(INTEGRATION_STAMP) ## pinned integration tools (tests/requirements-integration.txt) into .venv
@@ -30,6 +31,8 @@ ee-context: integration-venv ## ansible-builder create: the EE build context in 
 	@ansible-builder create --file execution-environment.yml --context build/ee --output-filename Containerfile
 	@echo ">> ee: build context in build/ee (build it with: docker build -f build/ee/Containerfile build/ee)"
 
-integration-test: integration-venv gotools ## workflows, execution environment, AWX definitions, Galaxy build/import/install
+integration-test: integration-venv ## workflows, execution environment, AWX definitions, Galaxy build/import/install
 	@mkdir -p $(RESULTS)/integration
 	@$(PY) -m pytest -q -p no:cacheprovider $(INTEGRATION_TESTS) --junitxml=$(RESULTS)/integration/pytest.xml
+
+galaxy-test: integration-test

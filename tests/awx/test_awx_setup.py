@@ -250,3 +250,17 @@ def test_applying_without_a_controller_fails_at_the_first_awx_module(tmp_path):
     assert proc.returncode != 0
     assert "TASK [Execution environment]" in proc.stdout
     assert "127.0.0.1:9" in proc.stdout
+
+
+def test_a_private_repository_gets_its_scm_credential(tmp_path):
+    out = tmp_path / "awx.json"
+    proc = run_playbook(tmp_path, "--check", "-e", "awx_setup_apply=false", "-e", f"awx_setup_render_file={out}",
+                        "-e", "awx_setup_scm_credential=github-deploy-key",
+                        "-e", '{"awx_setup_environments": ["prod"]}')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rendered = json.loads(out.read_text())
+    assert rendered["project"]["credential"] == "github-deploy-key"
+    assert not ArgumentSpecValidator(module_spec("project")).validate(rendered["project"]).error_messages
+    assert [i["name"] for i in rendered["inventories"]] == ["agent-service-prod"]
+    assert all(t["inventory"] == "agent-service-prod" for t in rendered["job_templates"])
+    assert rendered["job_templates"][0]["survey_spec"]["spec"][0]["choices"] == ["prod"]
