@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Release pipeline benchmark (on demand, not part of `make test`).
+
+    KUBECONFIG=... .venv/bin/python bench/release_bench.py [--rounds 3]
+
+Measured side by side on the same cluster, for the same change (image 1.0.0 -> 2.0.0 of
+the dev values), alternating rounds, median reported:
+
+1. bare: ``helm upgrade --install --wait`` followed by one GET /health through the Service
+   (API server service proxy);
+2. pipeline: ``ansible-playbook playbooks/deploy.yml`` with analysis off (preflight, render,
+   backup incl. pg_dump Job, diff, atomic upgrade, smoke incl. a Celery invocation, report).
+
+The ratio pipeline/bare is the deploy overhead (goal <= 1.3). Each round first puts both
+releases back on 1.0.0 (not timed). Then a release that is Ready but fails 50 % of requests
+(3.0.0, FAULT_ERROR_RATE=0.5) goes through the pipeline with a 10 s analysis interval; the
+report's seconds_ready_to_restored is the time from the bad release being Ready to the old
+revision serving again (goal <= 45 s).
+Writes bench/results/release_bench.json and appends a line to bench/results/release_bench.md.
+The images localhost/agent-service:{1.0.0,2.0.0,3.0.0} must exist (make e2e prepares them).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHART = ROOT / "helm" / "agent-service"
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(os.environ.get("BIN_DIR", Path.home() / ".cache/agent-service-platform/bin"))
+SECRETS = {"secrets": {"postgresPassword": "bench-postgres-password", "redisPassword": "bench-redis-password"}}
+
+
+def sh(argv, **kw):
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, **kw)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, argv[:4]))} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return proc.stdout
+
+
+def helm_upgrade(release, namespace, version, values_file):
+    sh([str(BIN / "helm"), "upgrade", "--install", release, str(CHART), "-n", namespace, "--create-namespace",
+        "-f", str(CHART / "values-dev.yaml"), "-f", values_file, "--set", f"image.tag={version}", "--wait",
+        "--timeout", "5m"])
+
+
+def curl_health(release, namespace):
+    sh([str(BIN / "kubectl"), "get", "--raw", f"/api/v1/namespaces/{namespace}/services/{release}:http/proxy/health"])
+
+
+def pipeline(namespace, version, work, extra=None):
+    args = {"release_namespace": namespace, "release_version": version, "release_env": "dev",
+            "release_inventory_env": "dev", "release_chart_path": str(CHART), "release_analysis_enabled": False,
+            "release_backup_dir": f"{work}/backups", "release_report_dir": f"{work}/reports",
+            "release_values": SECRETS, "release_fail_on_rollback": False}
+    args.update(extra or {})
+    vars_file = Path(work) / "vars.json"
+    vars_file.write_text(json.dumps(args))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"),
+               PATH=f"{BIN}:{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
+    sh([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventories" / "dev"),
+        str(ROOT / "playbooks" / "deploy.yml"), "-e", f"@{vars_file}"], env=env)
+
+
+def timed(fn, *args, **kw):
+    start = time.monotonic()
+    fn(*args, **kw)
+    return time.monotonic() - start
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    opts = parser.parse_args()
+    bare_ns, pipe_ns = "bench-bare", "bench-pipeline"
+    bare, piped = [], []
+    with tempfile.TemporaryDirectory() as work:
+        values_file = Path(work) / "secrets.yaml"
+        values_file.write_text(json.dumps(SECRETS))
+        for _ in range(opts.rounds):
+            helm_upgrade("agent-service", bare_ns, "1.0.0", str(values_file))
+            pipeline(pipe_ns, "1.0.0", work)
+            bare.append(timed(lambda: (helm_upgrade("agent-service", bare_ns, "2.0.0", str(values_file)),
+                                       curl_health("agent-service", bare_ns))))
+            piped.append(timed(pipeline, pipe_ns, "2.0.0", work))
+        pipeline(pipe_ns, "3.0.0", work, {"release_analysis_enabled": True, "release_analysis_interval": "10s",
+                                          "release_analysis_count": 3, "release_analysis_window": "30s",
+                                          "release_analysis_initial_delay": "15s",
+                                          "release_prometheus_url": os.environ["BENCH_PROMETHEUS_URL"],
+                                          "release_extra_values": {"config": {"faultErrorRate": 0.5}}})
+        report = json.loads(Path(sorted(glob.glob(f"{work}/reports/*rolled_back.json"))[-1]).read_text())
+    for ns in (bare_ns, pipe_ns):
+        subprocess.run([str(BIN / "kubectl"), "delete", "namespace", ns, "--wait=false"], check=False,
+                       capture_output=True)
+    result = {
+        "rounds": opts.rounds,
+        "bare_seconds": [round(x, 1) for x in bare],
+        "pipeline_seconds": [round(x, 1) for x in piped],
+        "bare_median": round(statistics.median(bare), 1),
+        "pipeline_median": round(statistics.median(piped), 1),
+        "overhead_ratio": round(statistics.median(piped) / statistics.median(bare), 2),
+        "pipeline_stage_timings_last_bad_release": report["timings"],
+        "seconds_ready_to_restored": report["seconds_ready_to_restored"],
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "release_bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    with (RESULTS / "release_bench.md").open("a") as out:
+        out.write(f"- {result['at']}: pipeline {result['pipeline_median']} s vs bare helm+curl "
+                  f"{result['bare_median']} s = {result['overhead_ratio']}x (goal <= 1.3); "
+                  f"bad release Ready -> old revision serving {result['seconds_ready_to_restored']} s (goal <= 45)\n")
+    json.dump(result, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()
