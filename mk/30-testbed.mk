@@ -16,14 +16,7 @@ k8s-tools: ## kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy
 	@bash $(TESTBED)/k8s/build.sh
 
 addon-tools: ## etcd, crictl, CoreDNS, metrics-server, local-path-provisioner, kube-network-policies
-	@grep -q 'go.etcd.io/etcd/server/v3 $(ETCD_VERSION)$$' $(TESTBED)/tools/etcd/go.mod \
-	  || { echo "testbed/tools/etcd/go.mod does not pin etcd $(ETCD_VERSION)"; exit 1; }
-	@$(TESTBED_GOMOD) $(TESTBED)/tools/etcd etcd=go.etcd.io/etcd/server/v3 etcdctl=go.etcd.io/etcd/etcdctl/v3
-	@$(GOINSTALL) crictl sigs.k8s.io/cri-tools/cmd/crictl $(CRICTL_VERSION)
-	@$(GOINSTALL) coredns github.com/coredns/coredns $(COREDNS_VERSION)
-	@$(GOINSTALL) metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server $(METRICS_SERVER_VERSION)
-	@$(GOINSTALL) local-path-provisioner github.com/rancher/local-path-provisioner $(LOCAL_PATH_PROVISIONER_VERSION)
-	@$(GOINSTALL) kube-network-policies sigs.k8s.io/kube-network-policies/cmd $(KUBE_NETWORK_POLICIES_VERSION)
+	@bash $(TESTBED)/tools/addons.sh
 
 helm-diff: gotools ## the helm-diff plugin, installed for helm 3 and helm 4
 	@grep -q 'github.com/databus23/helm-diff/v3 $(HELM_DIFF_VERSION)$$' $(TESTBED)/tools/helm-diff/go.mod \

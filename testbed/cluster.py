@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import fcntl
 import json
 import os
 import re
@@ -826,6 +827,11 @@ def main() -> int:
     p_down.add_argument("--purge", action="store_true", help="also remove containerd's image store")
     sub.add_parser("status", help="exit 0 when the cluster runs and is healthy")
     args = parser.parse_args()
+    # one `up`/`down` at a time: several stages (or helpers) may ask for the cluster at once;
+    # the second `up` waits and then finds a healthy cluster
+    lock = open("/run/agent-testbed.lock", "w")  # noqa: SIM115 - held until exit
+    if args.cmd != "status":
+        fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         return {"up": up, "down": down, "status": status}[args.cmd](args)
     except TestbedError as err:

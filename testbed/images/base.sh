@@ -11,6 +11,9 @@ ref=localhost/testbed/debian-base:$suite
 recipe=$(cat "$0" <(echo "$suite $mirror") | sha256sum | cut -c1-16)
 
 "$here/../docker.sh" up >/dev/null
+mkdir -p /run/lock
+exec 9>/run/lock/agent-testbed-base-image.lock   # one build at a time; the others then find it cached
+flock -w 1800 9
 have=$(docker image inspect -f '{{ index .Config.Labels "agent-testbed.recipe" }}' "$ref" 2>/dev/null || true)
 if [ "${1:-}" != --force ] && [ "$have" = "$recipe" ]; then
   echo ">> images: $ref (cached)"

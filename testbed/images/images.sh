@@ -8,6 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${BIN_DIR:?BIN_DIR must be set}" "${COREDNS_VERSION:?}" "${METRICS_SERVER_VERSION:?}" \
   "${LOCAL_PATH_PROVISIONER_VERSION:?}"
 "$here/../docker.sh" up
+mkdir -p /run/lock
+exec 9>/run/lock/agent-testbed-images.lock   # one build at a time; the others then find it cached
+flock -w 1800 9
 "$here/base.sh"
 base_id=$(docker image inspect -f '{{.Id}}' "localhost/testbed/debian-base:${DEBIAN_SUITE:-bookworm}")
 
