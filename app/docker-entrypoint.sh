@@ -16,6 +16,9 @@ cmd="${1:-api}"
 
 case "$cmd" in
   api)
+    # One uvicorn process per container: the default registry is exact, and faster than
+    # multiprocess files (those are for the worker's prefork children).
+    unset PROMETHEUS_MULTIPROC_DIR
     exec python -m uvicorn --factory app.main:create_app \
       --host "${API_HOST:-0.0.0.0}" --port "${API_PORT:-8000}" \
       --no-access-log --proxy-headers --forwarded-allow-ips '*' \

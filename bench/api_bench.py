@@ -45,7 +45,7 @@ async def app(scope, receive, send):
     if scope["type"] != "http":
         return
     await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"15")]})
     await send({"type": "http.response.body", "body": b'{"status":"ok"}'})
 '''
 
@@ -53,10 +53,12 @@ async def app(scope, receive, send):
 async def _read_response(reader: asyncio.StreamReader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
-    length = 0
+    length = -1
     for line in head.split(b"\r\n"):
         if line[:15].lower() == b"content-length:":
             length = int(line[15:])
+    if length < 0:
+        raise RuntimeError("the benchmark client needs a Content-Length in every response")
     if length:
         await reader.readexactly(length)
     return status
@@ -163,6 +165,7 @@ def main() -> int:
         for _ in range(args.rounds):
             service.append(asyncio.run(throughput(58050, args.seconds, args.connections)))
             hello.append(asyncio.run(throughput(58051, args.seconds, args.connections)))
+        asyncio.run(enqueue_latencies(58050, 20, 1.0))  # warm-up: pools, broker connection
         latencies, errors = asyncio.run(enqueue_latencies(58050, args.rate, args.enqueue_seconds))
     finally:
         for proc in procs:

@@ -51,9 +51,11 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if scope["path"] != "/metrics":
+            # probes and scrapes arrive every few seconds: logged only at DEBUG
+            level = logging.DEBUG if scope["path"] in UNFAULTED else logging.INFO
+            if log.isEnabledFor(level):
                 client = scope.get("client")
-                log.info("request", extra={
+                log.log(level, "request", extra={
                     "method": scope["method"], "path": scope["path"], "status": status,
                     "duration_ms": round((time.perf_counter() - start) * 1000, 2),
                     "client": client[0] if client else None,

@@ -96,15 +96,28 @@ def test_every_metric_with_its_labels(api: Proc, worker: Proc) -> None:
                  agent="assistant") >= 2
 
 
-def test_queue_length_counts_waiting_messages(redis_server, worker: Proc) -> None:  # type: ignore[no-untyped-def]
-    client = redis_server.client()
-    client.rpush("priority", *[b"{}"] * 3)  # the worker does not consume raw junk faster than we scrape
+def test_queue_length_counts_waiting_messages(base_env: dict[str, str], redis_server) -> None:  # type: ignore[no-untyped-def]
+    """Real task messages published to Redis database 3, which no worker consumes, are
+    counted per queue by the exporter's collector (including Redis priority sub-lists)."""
+    from app.core.config import Settings
+    from app.worker.celery_app import TASK_RUN_INVOCATION, celery_config
+    from app.worker.exporter import CeleryStateCollector
+    from celery import Celery
+
+    settings = Settings(**{**base_env, "REDIS_DB": "3"})
+    publisher = Celery("queue-length-test")
+    publisher.conf.update(celery_config(settings))
     try:
-        samples = scrape("http://127.0.0.1:58090/metrics")["celery_queue_length"]
-        assert value(samples, "celery_queue_length", queue="priority") in (1, 2, 3)
-        assert value(samples, "celery_queue_length", queue="default") == 0
+        for queue, count in (("agents", 3), ("priority", 2)):
+            for _ in range(count):
+                publisher.send_task(TASK_RUN_INVOCATION, args=[str(uuid.uuid4())], queue=queue)
+        publisher.send_task(TASK_RUN_INVOCATION, args=[str(uuid.uuid4())], queue="priority", priority=5)
+        families = {f.name: f for f in CeleryStateCollector(settings).collect()}
+        lengths = {s.labels["queue"]: s.value for s in families["celery_queue_length"].samples}
+        assert lengths == {"default": 0, "agents": 3, "priority": 3}
     finally:
-        client.delete("priority")
+        publisher.close()
+        redis_server.client(db=3).flushdb()
 
 
 def probe(kind: str, state_dir: str) -> subprocess.CompletedProcess[str]:

@@ -71,8 +71,10 @@ def rate_limit(request: Request, response: Response, settings: SettingsDep) -> N
         pipe.incr(key)
         pipe.expire(key, 61)
         count = int(pipe.execute()[0])
-    except RedisError as exc:
-        log.warning("rate limiter unavailable, request allowed", extra={"error": str(exc)})
+    except (RedisError, OSError, ValueError) as exc:
+        # Fail open: a slow or broken Redis must not turn every request into a 500
+        # (redis-py can surface a timed-out handshake as ValueError on a closed buffer).
+        log.warning("rate limiter unavailable, request allowed", extra={"error": repr(exc)})
         return
     remaining = max(0, limit - count)
     RATE_LIMIT_REMAINING.labels(scope="client").set(_lowest.update(window, remaining))

@@ -14,7 +14,7 @@ def get_redis(settings: Settings | None = None) -> redis.Redis:
     client = _CLIENTS.get(url)
     if client is None:
         client = _CLIENTS[url] = redis.Redis.from_url(
-            url, socket_connect_timeout=1.0, socket_timeout=1.0, health_check_interval=10
+            url, socket_connect_timeout=2.0, socket_timeout=2.0, health_check_interval=10
         )
     return client
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app import metrics
 from app.api.deps import SettingsDep
+from app.core.config import get_settings
 from app.core.db import ping_database
 from app.core.redis import get_redis
 from app.schemas import Health, Readiness
@@ -19,8 +20,9 @@ CHECK_TIMEOUT_S = 2.0
 
 
 @router.get("/health", response_model=Health, summary="Liveness: the process answers; checks nothing else")
-async def health(settings: SettingsDep) -> Health:
-    return Health(status="ok", version=settings.APP_VERSION)
+async def health() -> Health:
+    # No dependencies: a sync Depends() would cost a thread-pool hop on every probe.
+    return Health(status="ok", version=get_settings().APP_VERSION)
 
 
 def _redis_ping(settings: SettingsDep) -> None:
