@@ -157,6 +157,7 @@ def stack(cluster, receiver):
         "monitoring_stack_pagerduty_critical_routing_key": "test-critical-key",
         "monitoring_stack_pagerduty_database_routing_key": "test-database-key",
         "monitoring_stack_grafana_enabled": False,
+        "monitoring_stack_node_exporter_port": 59190,
         "monitoring_stack_scrape_interval": "15s",
         "monitoring_stack_evaluation_interval": "15s",
     }
