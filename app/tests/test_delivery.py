@@ -108,3 +108,21 @@ def test_sigkill_pool_child_requeues_the_task(base_env: dict[str, str], publishe
 def _celery_main(proc: Proc) -> int:
     """The entrypoint execs celery, so the process we started is the celery main process."""
     return proc.popen.pid
+
+
+def test_soft_time_limit_times_the_invocation_out(base_env: dict[str, str], publisher: Celery) -> None:
+    """The soft limit interrupts a running tool; the invocation is stored as `timeout` and
+    the worker child survives (the hard limit, 2 s later, is not reached)."""
+    w = start_worker("soft", {**base_env, **ENV, "CELERY_TASK_SOFT_TIME_LIMIT": "2", "CELERY_TASK_TIME_LIMIT": "4"},
+                     metrics_port=58095, concurrency=1)
+    try:
+        inv_id = create("sleep 6")
+        send(publisher, inv_id)
+        wait_for(lambda: row(inv_id)[0].status.value == "timeout", timeout=30, interval=0.3,
+                 message="the soft time limit")
+        inv, calls = row(inv_id)
+        assert "soft time limit of 2s exceeded" in inv.error and inv.attempts == 1
+        assert inv.duration_ms is not None and 1000 <= inv.duration_ms < 4000
+        assert calls == []
+    finally:
+        w.stop()
