@@ -31,7 +31,7 @@ ee-context: integration-venv ## ansible-builder create: the EE build context in 
 	@ansible-builder create --file execution-environment.yml --context build/ee --output-filename Containerfile
 	@echo ">> ee: build context in build/ee (build it with: docker build -f build/ee/Containerfile build/ee)"
 
-integration-test: integration-venv ## workflows, execution environment, AWX definitions, Galaxy build/import/install
+integration-test: integration-venv debs ## workflows, execution environment, AWX definitions, Galaxy build/import/install
 	@mkdir -p $(RESULTS)/integration
 	@$(PY) -m pytest -q -p no:cacheprovider $(INTEGRATION_TESTS) --junitxml=$(RESULTS)/integration/pytest.xml
 

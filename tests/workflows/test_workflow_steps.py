@@ -1,0 +1,183 @@
+"""The workflows' own shell steps, run with bash as the runner would run them.
+
+Each `run:` script takes its inputs from `env:` (no `${{ }}` inside the scripts), so a step can be
+run here with the environment GitHub would give it: the deploy target decision, the kubeconfig
+step, the deploy command line (executed by the real ansible-playbook with --syntax-check added),
+and the Slack notification (posted to a real HTTP server on loopback).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+VENV_BIN = Path(sys.executable).parent
+
+
+def step(workflow: str, job: str, name: str) -> dict:
+    doc = yaml.safe_load((WORKFLOWS / f"{workflow}.yml").read_text())
+    for candidate in doc["jobs"][job]["steps"]:
+        if candidate.get("name", "").startswith(name):
+            assert "${{" not in candidate["run"], f"{name}: expressions belong in env, not in the script"
+            return candidate
+    raise AssertionError(f"no step {name!r} in {workflow}/{job}")
+
+
+def run_step(script: str, tmp_path: Path, env: dict[str, str], path_prefix: Path | None = None):
+    """bash -e like the runner's default shell; returns (proc, outputs, github_env)."""
+    output, github_env = tmp_path / "output", tmp_path / "env"
+    output.write_text("")
+    github_env.write_text("")
+    path = os.environ["PATH"] if path_prefix is None else f"{path_prefix}{os.pathsep}{os.environ['PATH']}"
+    full_env = {"PATH": path, "HOME": str(tmp_path), "GITHUB_OUTPUT": str(output), "GITHUB_ENV": str(github_env),
+                "RUNNER_TEMP": str(tmp_path), "GITHUB_WORKSPACE": str(ROOT), **env}
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=ROOT,
+                          env=full_env, capture_output=True, text=True, timeout=120)
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+    return proc, outputs, github_env.read_text()
+
+
+DECIDE = {"EVENT": "workflow_run", "HEAD_BRANCH": "", "BUILT_TAG": "", "INPUT_ENVIRONMENT": "",
+          "INPUT_VERSION": "", "INPUT_STRATEGY": "", "SHA": "0123456789abcdef0123456789abcdef01234567"}
+
+
+@pytest.mark.parametrize(("branch", "tag", "environment", "promote"), [
+    ("develop", "develop-01234567", "dev", "false"),
+    ("main", "1.5.0", "staging", "true"),
+])
+def test_decide_after_a_build(tmp_path, branch, tag, environment, promote):
+    script = step("deploy", "plan", "Decide")["run"]
+    proc, out, _ = run_step(script, tmp_path, DECIDE | {"HEAD_BRANCH": branch, "BUILT_TAG": tag})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out == {"environment": environment, "version": tag, "strategy": "", "sha": DECIDE["SHA"],
+                   "promote": promote}
+
+
+def test_decide_refuses_other_branches_and_bad_tags(tmp_path):
+    script = step("deploy", "plan", "Decide")["run"]
+    proc, out, _ = run_step(script, tmp_path, DECIDE | {"HEAD_BRANCH": "feature/x", "BUILT_TAG": "feature-x-1"})
+    assert proc.returncode != 0 and "no environment for branch feature/x" in proc.stdout and out == {}
+    proc, out, _ = run_step(script, tmp_path, DECIDE | {"EVENT": "workflow_dispatch", "INPUT_ENVIRONMENT": "prod",
+                                                        "INPUT_VERSION": "1.0 ; rm", "INPUT_STRATEGY": "rolling"})
+    assert proc.returncode != 0 and "not an image tag" in proc.stdout and out == {}
+
+
+@pytest.mark.parametrize(("strategy", "expected"), [("inventory default", ""), ("canary", "canary")])
+def test_decide_on_manual_dispatch(tmp_path, strategy, expected):
+    script = step("deploy", "plan", "Decide")["run"]
+    proc, out, _ = run_step(script, tmp_path, DECIDE | {"EVENT": "workflow_dispatch", "INPUT_ENVIRONMENT": "prod",
+                                                        "INPUT_VERSION": "1.4.0", "INPUT_STRATEGY": strategy})
+    assert proc.returncode == 0, proc.stderr
+    assert (out["environment"], out["version"], out["strategy"], out["promote"]) == ("prod", "1.4.0", expected,
+                                                                                       "false")
+
+
+def test_kubeconfig_step_writes_a_private_file(tmp_path):
+    script = step("deploy", "deploy", "Kubeconfig")["run"]
+    kubeconfig = "apiVersion: v1\nkind: Config\n"
+    proc, _, github_env = run_step(script, tmp_path, {
+        "KUBECONFIG_B64": base64.b64encode(kubeconfig.encode()).decode(), "EKS_CLUSTER": "", "AWS_ROLE_ARN": "",
+        "TARGET_ENV": "dev"})
+    assert proc.returncode == 0, proc.stderr
+    written = tmp_path / "kubeconfig"
+    assert written.read_text() == kubeconfig
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert github_env == f"KUBECONFIG={written}\n"
+    proc, _, _ = run_step(script, tmp_path, {"KUBECONFIG_B64": "", "EKS_CLUSTER": "", "AWS_ROLE_ARN": "",
+                                             "TARGET_ENV": "prod"})
+    assert proc.returncode != 0 and "environment prod has neither KUBECONFIG_B64 nor AWS_ROLE_ARN" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def collections_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("collections")
+    link = path / "ansible_collections" / "agent_service" / "platform"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(ROOT)
+    return path
+
+
+@pytest.mark.parametrize(("env_name", "strategy"), [("dev", ""), ("prod", ""), ("staging", "canary")])
+def test_deploy_command_line_parses(tmp_path, collections_path, env_name, strategy):
+    """The step's ansible-playbook command, run for real with --syntax-check appended."""
+    wrapper_dir = tmp_path / "bin"
+    wrapper_dir.mkdir()
+    log = tmp_path / "argv.json"
+    wrapper = wrapper_dir / "ansible-playbook"
+    wrapper.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
+                       f"json.dump(sys.argv[1:], open({str(log)!r}, 'w'))\n"
+                       f"os.execv({str(VENV_BIN / 'ansible-playbook')!r}, "
+                       f"[{str(VENV_BIN / 'ansible-playbook')!r}, *sys.argv[1:], '--syntax-check'])\n")
+    wrapper.chmod(0o755)
+    script = step("deploy", "deploy", "Deploy (diff")["run"]
+    proc, _, _ = run_step(script, tmp_path, {
+        "TARGET_ENV": env_name, "VERSION": "1.5.0", "STRATEGY": strategy, "REGISTRY": "ghcr.io", "OWNER": "Acme",
+        "SLACK_WEBHOOK_URL": "", "ANSIBLE_COLLECTIONS_PATH": str(collections_path),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home")}, path_prefix=wrapper_dir)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "playbook: " in proc.stdout and "playbooks/deploy.yml" in proc.stdout
+    argv = json.loads(log.read_text())
+    assert argv[:4] == ["agent_service.platform.deploy", "-i", f"inventories/{env_name}", "--diff"]
+    assert "release_version=1.5.0" in argv and "release_image_repository=acme/agent-service" in argv
+    assert ("release_strategy=canary" in argv) == (strategy == "canary")
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802 (http.server naming)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append((self.headers["Content-Type"], json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    Receiver.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", Receiver.received
+    server.shutdown()
+    server.server_close()
+
+
+def test_build_notification_posts_to_the_webhook(tmp_path, webhook):
+    url, received = webhook
+    script = step("build", "notify", "Post the build result")["run"]
+    env = {"SLACK_WEBHOOK_URL": url, "RESULT": "failure", "RELEASE": "skipped", "VERSION": "1.5.0",
+           "IMAGE_REF": "ghcr.io/acme/agent-service:1.5.0", "RUN_URL": "https://ci/run/1", "REF": "main"}
+    proc, _, _ = run_step(script, tmp_path, env)
+    assert proc.returncode == 0, proc.stderr
+    assert len(received) == 1
+    content_type, payload = received[0]
+    assert content_type == "application/json"
+    assert payload["text"].startswith(":x: build failure on main: ghcr.io/acme/agent-service:1.5.0")
+    proc, _, _ = run_step(script, tmp_path, env | {"SLACK_WEBHOOK_URL": ""})
+    assert proc.returncode == 0 and "no message" in proc.stdout and len(received) == 1
+
+
+def test_deploy_failure_notification_posts_to_the_webhook(tmp_path, webhook):
+    url, received = webhook
+    script = step("deploy", "deploy", "Notify a failure")["run"]
+    proc, _, _ = run_step(script, tmp_path, {"SLACK_WEBHOOK_URL": url, "RUN_URL": "https://ci/run/2",
+                                             "VERSION": "1.5.0", "TARGET_ENV": "prod"})
+    assert proc.returncode == 0, proc.stderr
+    assert received[0][1]["text"] == ":x: deploy of 1.5.0 to prod failed <https://ci/run/2|run>"
