@@ -214,29 +214,52 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
-def selectors(expr: str) -> list[tuple[str, set[str]]]:
-    """(metric, label names) of every `metric{...}` selector."""
+def selectors(expr: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """(metric, [(label, operator, value)]) of every `metric{...}` selector."""
     out = []
     for m in re.finditer(r"(?<![\w.:])([a-zA-Z_:][\w:]*)\s*\{((?:" + _STRING + r"|[^{}\"'`])*)\}", expr):
-        labels = set(re.findall(r"([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)", re.sub(_STRING, '""', m.group(2))))
-        out.append((m.group(1), labels))
+        matchers = [(lab, op, val[1:-1]) for lab, op, val in
+                    re.findall(r"([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*(" + _STRING + ")", m.group(2))]
+        out.append((m.group(1), matchers))
     return out
 
 
 @functools.cache
-def app_metrics() -> dict[str, set[str]]:
-    """Metric -> label names from docs/interfaces.md, histograms expanded to their series."""
-    out: dict[str, set[str]] = {}
+def app_metrics() -> dict[str, dict[str, set[str] | None]]:
+    """Metric -> {label: its values, or None when docs/interfaces.md does not enumerate them},
+    histograms expanded to their series."""
+    out: dict[str, dict[str, set[str] | None]] = {}
     for m in re.finditer(r"^\|\s*`([a-z_]+)`\s*\|\s*(counter|gauge|histogram)\s*\|([^|]*)\|", INTERFACES.read_text(),
                          flags=re.M):
         name, kind = m.group(1), m.group(2)
-        labels = set(re.findall(r"`([a-z_]+)`", m.group(3)))
+        labels: dict[str, set[str] | None] = {}
+        for item in re.finditer(r"`([a-z_]+)`\s*(?:\(([^)]*)\))?", m.group(3)):
+            enum = item.group(2)
+            labels[item.group(1)] = None if not enum or "e.g." in enum else (set(re.findall(r"`(\w+)`", enum)) or None)
         if kind == "histogram":
-            out[f"{name}_bucket"] = labels | {"le"}
-            out[f"{name}_count"] = set(labels)
-            out[f"{name}_sum"] = set(labels)
+            out[f"{name}_bucket"] = {**labels, "le": None}
+            out[f"{name}_count"] = dict(labels)
+            out[f"{name}_sum"] = dict(labels)
         else:
             out[name] = labels
+    return out
+
+
+@functools.cache
+def recorded_label_values() -> dict[str, dict[str, set[str]]]:
+    """Recorded series -> {label: values} from the rule files' static labels, plus `component`
+    (the chart's components, docs/interfaces.md) on the series that carry it."""
+    components = set(re.search(r"app\.kubernetes\.io/component: ([\w|]+)", INTERFACES.read_text()).group(1).split("|"))
+    out: dict[str, dict[str, set[str]]] = {}
+    for path in rule_files():
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                if "record" in rule:
+                    labels = out.setdefault(rule["record"], {})
+                    for key, value in (rule.get("labels") or {}).items():
+                        labels.setdefault(key, set()).add(str(value))
+                    if "component" in rule["record"] or "component" in rule["expr"]:
+                        labels["component"] = components
     return out
 
 
@@ -252,15 +275,31 @@ def known_metrics() -> frozenset[str]:
     return frozenset(names)
 
 
+def _values_ok(op: str, value: str, allowed: set[str]) -> bool:
+    if op in ("=", "!="):
+        return value in allowed
+    alternatives = value.split("|")
+    if all(re.fullmatch(r"\w+", a) for a in alternatives):  # a plain list: every one must exist
+        return all(a in allowed for a in alternatives)
+    return any(re.fullmatch(value, a) for a in allowed)  # a real regex must match something
+
+
 def promql_problems(expr: str) -> list[str]:
     problems = []
     for name in sorted(metric_names(expr) - known_metrics()):
         problems.append(f"unknown metric {name!r} (not in docs/interfaces.md nor used by the rule files)")
-    for metric, labels in selectors(expr):
+    for metric, matchers in selectors(expr):
         if metric in app_metrics():
-            bad = labels - app_metrics()[metric] - TARGET_LABELS
-            if bad:
-                problems.append(f"{metric} has no label(s) {sorted(bad)} (docs/interfaces.md)")
+            labels = app_metrics()[metric]
+            for label, op, value in matchers:
+                if label not in labels and label not in TARGET_LABELS:
+                    problems.append(f"{metric} has no label {label!r} (docs/interfaces.md)")
+                elif labels.get(label) and not _values_ok(op, value, labels[label]):
+                    problems.append(f"{metric}: {label}{op}{value!r} matches none of {sorted(labels[label])}")
+        for label, op, value in matchers:
+            allowed = recorded_label_values().get(metric, {}).get(label)
+            if allowed and not _values_ok(op, value, allowed):
+                problems.append(f"{metric}: {label}{op}{value!r} matches none of {sorted(allowed)}")
     return problems
 
 

@@ -254,6 +254,10 @@ BAD_PROMQL = {
     "parse error": "sum(rate(http_requests_total[5m])",
     "unknown metric": "rate(http_request_total[5m])",
     "unknown app label": 'sum by (queue) (rate(agent_invocation_total{queue="agents"}[5m]))',
+    "unknown label value": 'rate(agent_invocation_total{status="success"}[5m])',
+    "unknown value in a list": 'rate(celery_task_total{status=~"succeeded|error"}[5m])',
+    "unknown component": 'agent_service:pod_component:info{component="web"}',
+    "unknown resource": 'agent_service:pod_resource_usage:ratio_limit{resource="disk"}',
 }
 
 
