@@ -8,7 +8,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 suite=${DEBIAN_SUITE:-bookworm}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 ref=localhost/testbed/debian-base:$suite
-recipe=$(cat "$0" <(echo "$suite $mirror") | sha256sum | cut -c1-16)
+# Bump when the rootfs recipe below changes (not for comment or locking edits): the label
+# decides whether the image, and every image built FROM it, is rebuilt.
+recipe_version=1
+recipe=$(echo "$recipe_version $suite $mirror" | sha256sum | cut -c1-16)
 
 "$here/../docker.sh" up >/dev/null
 mkdir -p /run/lock
