@@ -12,6 +12,7 @@ import base64
 import http.server
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -35,17 +36,18 @@ def step(workflow: str, job: str, name: str) -> dict:
     raise AssertionError(f"no step {name!r} in {workflow}/{job}")
 
 
-def run_step(script: str, tmp_path: Path, env: dict[str, str], path_prefix: Path | None = None):
+def run_step(script: str, tmp_path: Path, env: dict[str, str], path_prefix: Path | None = None,
+             cwd: Path = ROOT):
     """bash -e like the runner's default shell; returns (proc, outputs, github_env)."""
     output, github_env = tmp_path / "output", tmp_path / "env"
     output.write_text("")
     github_env.write_text("")
     path = os.environ["PATH"] if path_prefix is None else f"{path_prefix}{os.pathsep}{os.environ['PATH']}"
     full_env = {"PATH": path, "HOME": str(tmp_path), "GITHUB_OUTPUT": str(output), "GITHUB_ENV": str(github_env),
-                "RUNNER_TEMP": str(tmp_path), "GITHUB_WORKSPACE": str(ROOT), **env}
-    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=ROOT,
+                "RUNNER_TEMP": str(tmp_path), "GITHUB_WORKSPACE": str(cwd), **env}
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=cwd,
                           env=full_env, capture_output=True, text=True, timeout=120)
-    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line and "<<" not in line)
     return proc, outputs, github_env.read_text()
 
 
@@ -181,3 +183,54 @@ def test_deploy_failure_notification_posts_to_the_webhook(tmp_path, webhook):
                                              "VERSION": "1.5.0", "TARGET_ENV": "prod"})
     assert proc.returncode == 0, proc.stderr
     assert received[0][1]["text"] == ":x: deploy of 1.5.0 to prod failed <https://ci/run/2|run>"
+
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def checkout(tmp_path: Path) -> Path:
+    """A repository like the workflow's checkout: this repo's script, a tagged release, new commits."""
+    repo = tmp_path / "workspace"
+    (repo / ".github" / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / ".github" / "scripts" / "release_outputs.py", repo / ".github" / "scripts")
+    env = dict(os.environ, **GIT_ENV)
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "feat: first"],
+                 ["tag", "-a", "v0.3.0", "-m", "0.3.0"], ["commit", "-q", "--allow-empty", "-m", "fix: a bug"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+    return repo
+
+
+def step_env(workflow: str, job: str, name: str) -> dict[str, str]:
+    return {k: str(v) for k, v in step(workflow, job, name).get("env", {}).items() if "${{" not in str(v)}
+
+
+def test_build_version_step_end_to_end(tmp_path, collections_path):
+    repo = checkout(tmp_path)
+    script = step("build", "version", "Compute the version")["run"]
+    env = step_env("build", "version", "Compute the version") | {
+        "REGISTRY": "ghcr.io", "OWNER": "Acme", "GITHUB_EVENT_NAME": "push", "GITHUB_REF_TYPE": "branch",
+        "GITHUB_REF_NAME": "main", "ANSIBLE_COLLECTIONS_PATH": str(collections_path),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc, out, _ = run_step(script, tmp_path, env, cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out["version"] == "0.3.1" and out["image_ref"] == "ghcr.io/acme/agent-service:0.3.1"
+    # 0.x: no major-only tag
+    assert "image_tags<<EOF_IMAGE_TAGS\n0.3.1\n0.3\nlatest\nmain-" in (tmp_path / "output").read_text()
+    assert "a bug" in (tmp_path / "CHANGELOG.md").read_text()
+
+
+def test_deploy_plan_step_end_to_end(tmp_path, collections_path):
+    repo = checkout(tmp_path)
+    env_ = dict(os.environ, **GIT_ENV)
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--detach"], check=True, env=env_)
+    sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    script = step("deploy", "plan", "Image tag of the build")["run"]
+    env = step_env("deploy", "plan", "Image tag of the build") | {
+        "REGISTRY": "ghcr.io", "OWNER": "acme", "GITHUB_REF_NAME": "develop", "HEAD_BRANCH": "develop",
+        "GITHUB_SHA": sha, "ANSIBLE_COLLECTIONS_PATH": str(collections_path),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc, out, _ = run_step(script, tmp_path, env, cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out["deploy_tag"] == f"develop-{sha[:8]}" and out["push"] == "true"
