@@ -183,6 +183,50 @@ def inline_commands(markdown: str) -> list[str]:
     return [s for s in spans if s.split()[0] in HOST_TOOLS and any(w.startswith("-") for w in s.split()[1:])]
 
 
+def structure_problems(alert: str, text: str) -> list[str]:
+    """Title, the five sections in order and not empty, kubectl and PromQL in Confirm, causes listed,
+    a command in Mitigate."""
+    problems = []
+    if text.splitlines()[:1] != [f"# {alert}"]:
+        problems.append("the first line must be the alert name as a title")
+    order = [h for h in heading_order(text) if h in SECTIONS]
+    if order != list(SECTIONS):
+        return problems + [f"sections {heading_order(text)}, need {list(SECTIONS)} in this order"]
+    secs = sections(text)
+    problems += [f"section {name!r} is (almost) empty" for name in SECTIONS if len(secs[name].split()) < 15]
+    confirm = fenced_blocks(secs["Confirm"])
+    if not any(b.lang in SHELL_LANGS and re.search(r"^kubectl ", b.text, re.M) for b in confirm):
+        problems.append("Confirm needs a shell block with kubectl commands")
+    if not any(b.lang == "promql" for b in confirm):
+        problems.append("Confirm needs a promql block")
+    if len(re.findall(r"^- ", secs["Likely causes"], re.M)) < 2:
+        problems.append("Likely causes: list at least two causes")
+    if not re.search(r"ansible-playbook|kubectl|make ", secs["Mitigate"]):
+        problems.append("Mitigate names no command")
+    return problems
+
+
+def quote_problems(text: str, rules: list[Rule]) -> list[str]:
+    meaning = sections(text).get("Meaning", "")
+    quoted = [normalize(b.text) for b in fenced_blocks(meaning) if b.lang == "promql"]
+    problems = []
+    for rule in rules:
+        if normalize(rule.expr) not in quoted:
+            problems.append(f"{rule.file}/{rule.group}: quote the current expression of the "
+                            f"{rule.labels.get('severity')} rule in Meaning")
+        if f"**{rule.labels.get('severity')}**" not in meaning:
+            problems.append(f"severity {rule.labels.get('severity')} not stated as **{rule.labels.get('severity')}**")
+        if rule.for_ and f"`{rule.for_}`" not in meaning:
+            problems.append(f"`for: {rule.for_}` not stated")
+    return problems
+
+
+def coverage_problems(alert_map: dict, runbook_names: set[str]) -> list[str]:
+    problems = [f"alert {a} has no runbook monitoring/runbooks/{a}.md" for a in sorted(set(alert_map) - runbook_names)]
+    problems += [f"runbook {r}.md has no alert in the rule files" for r in sorted(runbook_names - set(alert_map))]
+    return problems
+
+
 # ----------------------------------------------------------------------------- PromQL
 
 PROMQL_KEYWORDS = {
