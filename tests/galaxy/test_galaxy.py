@@ -67,6 +67,15 @@ def test_tarball_holds_the_collection_and_no_repository_tooling(tarball):
         assert not any(n == unwanted or n.startswith(unwanted + "/") for n in names), f"{unwanted} is in the tarball"
 
 
+def test_the_readmes_galaxy_requires_are_in_the_tarball(tarball):
+    """galaxy-importer stops at the first missing one ("No role readme found"): name them all."""
+    with tarfile.open(tarball) as tar:
+        names = set(tar.getnames())
+    roles = sorted({n.split("/")[1] for n in names if n.startswith("roles/") and n.count("/") >= 2})
+    missing = [p for p in [GALAXY["readme"], *(f"roles/{r}/README.md" for r in roles)] if p not in names]
+    assert not missing, f"missing from the collection: {missing}"
+
+
 def test_galaxy_importer_accepts_the_tarball(tarball, tmp_path):
     proc = run([sys.executable, "-m", "galaxy_importer.main", "--print-result", str(tarball)], cwd=tmp_path,
                env={"GALAXY_IMPORTER_CONFIG": str(HERE / "galaxy-importer.cfg"),
