@@ -234,3 +234,29 @@ def test_deploy_plan_step_end_to_end(tmp_path, collections_path):
     proc, out, _ = run_step(script, tmp_path, env, cwd=repo)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert out["deploy_tag"] == f"develop-{sha[:8]}" and out["push"] == "true"
+
+
+def test_release_job_tags_and_pushes_the_version(tmp_path, collections_path):
+    """build.yml's release job: semver_next creates the tag, git pushes it to the remote."""
+    repo = checkout(tmp_path)
+    origin = tmp_path / "origin.git"
+    env_ = dict(os.environ, **GIT_ENV)
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True, env=env_)
+    subprocess.run(["git", "-C", str(repo), "remote", "add", "origin", str(origin)], check=True, env=env_)
+    script = step("build", "release", "Tag the commit")["run"]
+    env = step_env("build", "release", "Tag the commit") | {
+        "TAG": "v0.3.1", "ANSIBLE_COLLECTIONS_PATH": str(collections_path), "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1", "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc, _, _ = run_step(script, tmp_path, env, cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    pushed = subprocess.run(["git", "-C", str(origin), "rev-parse", "v0.3.1^{commit}"], capture_output=True,
+                            text=True).stdout
+    assert pushed == head
+    tagger = subprocess.run(["git", "-C", str(origin), "for-each-ref", "--format=%(taggername)", "refs/tags/v0.3.1"],
+                            capture_output=True, text=True).stdout.strip()
+    assert tagger == "github-actions[bot]"  # annotated, by the identity the step configures
+    # a version the history does not give is refused before anything is pushed
+    proc, _, _ = run_step(script, tmp_path, env | {"TAG": "v9.0.0"}, cwd=repo)
+    assert proc.returncode != 0 and "semver_next did not create v9.0.0" in proc.stdout
