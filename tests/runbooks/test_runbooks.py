@@ -4,6 +4,7 @@ See runbook_lib.py for what is checked against which source. `make runbooks-test
 """
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import pytest
@@ -256,6 +257,23 @@ def test_coverage_check():
     assert rb.coverage_problems({"A": [], "B": []}, {"A"}) == ["alert B has no runbook monitoring/runbooks/B.md"]
     assert rb.coverage_problems({"A": []}, {"A", "C"}) == ["runbook C.md has no alert in the rule files"]
     assert rb.coverage_problems(ALERTS, {p.stem for p in RUNBOOKS}) == []
+
+
+def _skeleton_module():
+    spec = importlib.util.spec_from_file_location("new_runbook", rb.RUNBOOK_DIR / "new_runbook.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_skeleton_quotes_the_rules_and_is_not_a_finished_runbook():
+    skeleton = _skeleton_module()
+    for alert, rules in ALERTS.items():
+        text = skeleton.skeleton(alert)
+        assert rb.quote_problems(text, rules) == [], alert
+        assert rb.structure_problems(alert, text), f"{alert}: an unfilled skeleton must fail the structure check"
+    with pytest.raises(SystemExit):
+        skeleton.skeleton("NoSuchAlert")
 
 
 BAD_PROMQL = {
