@@ -126,3 +126,39 @@ def test_soft_time_limit_times_the_invocation_out(base_env: dict[str, str], publ
         assert calls == []
     finally:
         w.stop()
+
+
+def test_broker_outage_flips_readiness_not_liveness(base_env: dict[str, str], redis_server) -> None:  # type: ignore[no-untyped-def]
+    """Redis stops: the worker keeps its heartbeat (it is retrying, a restart would not
+    help) but drops its ready file; Redis returns: ready again, and it consumes."""
+    import time
+
+    from tests.services import Redis
+
+    own = Redis(58032, password=redis_server.password)
+    own.start()
+    w = start_worker("outage", {**base_env, "REDIS_PORT": "58032"}, metrics_port=58097, concurrency=1)
+    ready = w.workdir / "state" / "worker_ready"
+    heartbeat = w.workdir / "state" / "worker_heartbeat"
+    try:
+        own.stop()
+        wait_for(lambda: not ready.exists(), timeout=20, message="the ready file to go")
+        for _ in range(8):  # through several reconnection attempts (2, 4, 6 s apart)
+            time.sleep(1)
+            assert time.time() - heartbeat.stat().st_mtime < 3, "heartbeat went stale while retrying"
+        own.start()
+        wait_for(ready.exists, timeout=30, interval=0.3, message="the ready file to come back")
+        time.sleep(2.5)
+        assert time.time() - heartbeat.stat().st_mtime < 3, "heartbeat not resumed after reconnecting"
+        from app.core.config import Settings
+        from app.worker.celery_app import celery_config
+
+        publisher = Celery("outage-test")
+        publisher.conf.update(celery_config(Settings(**{**base_env, "REDIS_PORT": "58032"})))
+        inv_id = create("sleep 0.1")
+        send(publisher, inv_id)
+        wait_for(lambda: row(inv_id)[0].status.value == "succeeded", timeout=20, message="a task after reconnect")
+        publisher.close()
+    finally:
+        w.stop()
+        own.stop()

@@ -51,6 +51,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # A late-acked task cannot be acknowledged on a new connection: cancel it when the
+        # connection drops (Redis redelivers it; the task stores its result only once).
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         "task_soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
         "task_time_limit": settings.CELERY_TASK_TIME_LIMIT,
         "task_track_started": True,
@@ -60,6 +63,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_send_sent_event": True,
         "worker_concurrency": settings.CELERY_CONCURRENCY,
         "worker_max_tasks_per_child": 500,
+        "worker_consumer": "app.worker.consumer:Consumer",
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
         "beat_schedule_filename": f"{state_dir.rstrip('/')}/celerybeat-schedule",

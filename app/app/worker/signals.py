@@ -1,4 +1,4 @@
-"""Worker hooks: task metrics, heartbeat and ready files, the metrics exporter, and
+"""Worker hooks: task metrics, the metrics exporter, heartbeat and ready files (app.worker.consumer), and
 per-child clean-up (database connections are not shared across fork)."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from celery import bootsteps, signals
+from celery import signals
 
 from app import metrics
 from app.agents.registry import AGENTS
@@ -18,6 +18,7 @@ from app.core.logging import configure_logging
 from app.core.redis import reset_clients
 from app.worker import exporter, state
 from app.worker.celery_app import TASK_QUEUES, celery_app
+from app.worker.consumer import ConsumerState
 
 log = logging.getLogger(__name__)
 _started: dict[str, float] = {}
@@ -55,13 +56,14 @@ def _worker_init(**_: Any) -> None:
 def _worker_ready(sender: Any = None, **_: Any) -> None:
     settings = get_settings()
     exporter.start(settings)
-    state.touch(state.path(settings, state.READY))
     log.info("worker ready", extra={"queues": settings.CELERY_QUEUES})
 
 
 @signals.worker_shutdown.connect
 def _worker_shutdown(**_: Any) -> None:
-    state.remove(state.path(get_settings(), state.READY))
+    settings = get_settings()
+    state.remove(state.path(settings, state.READY))
+    state.remove(state.path(settings, state.HEARTBEAT))
 
 
 @signals.worker_process_init.connect
@@ -108,25 +110,4 @@ def _task_retry(sender: Any = None, **_: Any) -> None:
         metrics.CELERY_TASKS.labels(task=sender.name, queue=_queue(sender), status="retried").inc()
 
 
-class Heartbeat(bootsteps.StartStopStep):
-    """Touch the heartbeat file every second from the worker's timer (liveness probe)."""
-
-    requires = {"celery.worker.components:Timer"}
-
-    def __init__(self, parent: Any, **kwargs: Any) -> None:
-        super().__init__(parent, **kwargs)
-        self.tref: Any = None
-
-    def start(self, parent: Any) -> None:
-        file = state.path(get_settings(), state.HEARTBEAT)
-        state.touch(file)
-        self.tref = parent.timer.call_repeatedly(1.0, state.touch, (file,), priority=10)
-
-    def stop(self, parent: Any) -> None:
-        if self.tref is not None:
-            self.tref.cancel()
-            self.tref = None
-        state.remove(state.path(get_settings(), state.HEARTBEAT))
-
-
-celery_app.steps["worker"].add(Heartbeat)
+celery_app.steps["consumer"].add(ConsumerState)
