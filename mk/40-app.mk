@@ -3,7 +3,8 @@
 # offline wheelhouse, and the container image.
 APP_DIR        := $(ROOT)/app
 APP_WHEELHOUSE ?= $(CACHE_DIR)/wheelhouse/app
-APP_IMAGE_TAG  ?= $(shell git -C $(ROOT) describe --tags --always 2>/dev/null || echo dev)
+# The tag follows the last commit that touched app/, so other areas' commits keep it.
+APP_IMAGE_TAG  ?= $(or $(shell git -C $(ROOT) log -1 --format=%h -- app 2>/dev/null),dev)
 APP_IMAGE      ?= localhost/agent-service:$(APP_IMAGE_TAG)
 APP_PYTEST_ARGS ?=
 
