@@ -7,9 +7,9 @@ worker never sees their tasks."""
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -92,10 +92,10 @@ def test_sigkill_pool_child_requeues_the_task(base_env: dict[str, str], publishe
         inv_id = create("sleep 2")
         send(publisher, inv_id)
         wait_for(lambda: running_on(inv_id, "child@"), timeout=20, message="the task to start")
-        children = subprocess.run(["pgrep", "-P", str(_celery_main(w))], capture_output=True, text=True).stdout.split()
+        children = _children(_celery_main(w))
         assert children, "no pool child found"
         for pid in children:
-            os.kill(int(pid), 9)
+            os.kill(pid, 9)
         wait_for(lambda: row(inv_id)[0].status.value == "succeeded", timeout=40, interval=0.3,
                  message="the re-queued task to finish")
         inv, calls = row(inv_id)
@@ -103,6 +103,19 @@ def test_sigkill_pool_child_requeues_the_task(base_env: dict[str, str], publishe
         assert w.alive()
     finally:
         w.stop()
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid`` (from /proc, no procps needed)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _celery_main(proc: Proc) -> int:
