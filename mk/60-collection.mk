@@ -15,7 +15,7 @@ DEFINED_STAGES += unit
 unit: collection debs ## pytest for plugins: module_utils, filters, modules (real git repos, real Prometheus)
 	@$(COLLECTION_PYTEST) --junitxml=$(RESULTS)/unit/collection.xml tests/unit
 
-# DEFINED_STAGES += sanity   (registered once green)
+DEFINED_STAGES += sanity
 sanity: collection ## ansible-test sanity (venv, no docker, empty ignore files), galaxy build + install + FQCN playbook
 	@$(CHECK) sanity ansible-test -- tests/sanity/run.sh $(SANITY_STAGE) $(RESULTS)/sanity
 	@$(COLLECTION_PYTEST) --junitxml=$(RESULTS)/sanity/collection-build.xml tests/collection

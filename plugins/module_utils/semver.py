@@ -170,8 +170,9 @@ class SemVer:
         ``major``/``minor``/``patch`` on a prerelease first release the prerelease
         when it already is a prerelease of that level (``1.3.0-rc.1`` minor → ``1.3.0``);
         otherwise they raise the part and reset the lower ones. ``prerelease``
-        counts ``<token>.N`` up on the same core version, or starts ``<token>.1``
-        on the next patch. ``release`` drops prerelease and build metadata.
+        counts ``<token>.N`` up on the same core version, switches to ``<token>.1``
+        on the same core when that sorts higher (beta → rc), or else starts
+        ``<token>.1`` on the next patch, so a bump never goes back. ``release`` drops prerelease and build metadata.
         Build metadata never survives a bump.
         """
         if part not in BUMP_PARTS:
@@ -195,7 +196,9 @@ class SemVer:
         if number is not None:
             return self.core.replace(prerelease=(token, str(number + 1)))
         if self.prerelease:
-            return self.core.replace(prerelease=(token, "1"))
+            candidate = self.core.replace(prerelease=(token, "1"))
+            if candidate > self:  # switching channel, e.g. beta → rc on the same version
+                return candidate
         return SemVer(self.major, self.minor, self.patch + 1, (token, "1"))
 
 

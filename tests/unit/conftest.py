@@ -22,3 +22,11 @@ if not LINK.exists():
     LINK.symlink_to(ROOT)
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
+
+# Property tests: reproducible runs (same examples every time, no deadline on a loaded 2-core machine).
+# HYPOTHESIS_PROFILE=explore draws fresh random examples.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, max_examples=300, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

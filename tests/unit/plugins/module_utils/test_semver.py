@@ -75,6 +75,7 @@ def test_constructor_validation():
     ("1.3.0-rc.1", "minor", "1.3.0"), ("1.3.1-rc.1", "minor", "1.4.0"), ("1.2.4-rc.1", "patch", "1.2.4"),
     ("1.2.3", "prerelease", "1.2.4-rc.1"), ("1.2.4-rc.1", "prerelease", "1.2.4-rc.2"),
     ("1.2.4-rc.9", "prerelease", "1.2.4-rc.10"), ("1.2.4-beta.3", "prerelease", "1.2.4-rc.1"),
+    ("1.2.4-sA", "prerelease", "1.2.5-rc.1"),
     ("1.2.4-rc.2+b", "release", "1.2.4"), ("0.0.0", "major", "1.0.0"),
 ])
 def test_bump(version, part, expected):
@@ -83,6 +84,7 @@ def test_bump(version, part, expected):
 
 def test_bump_token_and_errors():
     assert str(semver.bump("1.0.0", "prerelease", "beta")) == "1.0.1-beta.1"
+    assert str(semver.bump("1.0.1-rc.2", "prerelease", "beta")) == "1.0.2-beta.1"  # beta.1 < rc.2: never back
     with pytest.raises(SemVerError, match="unknown bump type 'huge'"):
         semver.bump("1.0.0", "huge")
     with pytest.raises(SemVerError, match="invalid prerelease token"):

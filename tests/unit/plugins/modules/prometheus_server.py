@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -154,3 +155,50 @@ class Prometheus:
                 self.proc.wait()
         if self.proc:
             self.log.close()
+
+
+class AuthProxy:
+    """A reverse proxy in front of the real Prometheus that demands a bearer token and a tenant header,
+    as an authenticating gateway would. ``delay`` makes it answer late (timeout tests)."""
+
+    def __init__(self, upstream, port, token, tenant):
+        self.seen = []
+        self.delay = 0.0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server API)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                proxy.seen.append(dict(self.headers))
+                time.sleep(proxy.delay)
+                authorized = self.headers.get("Authorization") == f"Bearer {token}"
+                if not authorized or self.headers.get("X-Scope-OrgID") != tenant:
+                    self.send_error(401, "missing or wrong credentials")
+                    return
+                request = urllib.request.Request(upstream + self.path, data=body, headers={
+                    "Content-Type": self.headers.get("Content-Type", "application/x-www-form-urlencoded")})
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        status, payload = response.status, response.read()
+                except urllib.error.HTTPError as exc:
+                    status, payload = exc.code, exc.read()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

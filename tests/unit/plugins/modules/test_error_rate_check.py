@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 from ansible_collections.agent_service.platform.plugins.modules import error_rate_check
 from module_runner import run_module
-from prometheus_server import EXPORTER_PORT, JOB, SPARE_PROMETHEUS_PORT, Prometheus
+from prometheus_server import EXPORTER_PORT, JOB, SPARE_PROMETHEUS_PORT, AuthProxy, Prometheus
 
 WINDOW = "30s"
 
@@ -192,3 +193,40 @@ def test_check_mode_is_supported(prometheus):
     params = dict(prometheus_url=prometheus.url, job=JOB, window=WINDOW, namespace="below", threshold=0.05)
     result, failed = run_module(error_rate_check, params, check_mode=True)
     assert not failed and result["passed"] and not result["changed"]
+
+
+AUTH_PROXY_PORT = 59095
+
+
+@pytest.fixture
+def auth_proxy(prometheus):
+    proxy = AuthProxy(prometheus.url, AUTH_PROXY_PORT, token="s3cret-token", tenant="team-a").start()
+    yield proxy
+    proxy.stop()
+
+
+def test_bearer_token_and_headers_reach_prometheus(auth_proxy):
+    params = dict(prometheus_url=auth_proxy.url, namespace="below", job=JOB, window=WINDOW, threshold=0.05,
+                  prometheus_bearer_token="s3cret-token", prometheus_headers={"X-Scope-OrgID": "team-a"})
+    result, failed = run_module(error_rate_check, params)
+    assert not failed and result["passed"] and result["value"] == pytest.approx(0.01)
+    assert auth_proxy.seen[-1]["Authorization"] == "Bearer s3cret-token"
+    assert "s3cret-token" not in json.dumps(result)  # no_log: the token never appears in the result
+    result, failed = run_module(error_rate_check, dict(params, prometheus_bearer_token="wrong"))
+    assert failed and result["verdict"] == "error" and "answered HTTP 401" in result["reason"]
+
+
+def test_bearer_token_from_environment(auth_proxy, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_URL", auth_proxy.url)
+    monkeypatch.setenv("PROMETHEUS_BEARER_TOKEN", "s3cret-token")
+    params = dict(namespace="below", job=JOB, window=WINDOW, threshold=0.05, headers={"X-Scope-OrgID": "team-a"})
+    result, failed = run_module(error_rate_check, params)
+    assert not failed and result["passed"]
+
+
+def test_timeout(auth_proxy):
+    auth_proxy.delay = 3
+    params = dict(prometheus_url=auth_proxy.url, namespace="below", threshold=0.05, timeout=1,
+                  prometheus_bearer_token="s3cret-token", prometheus_headers={"X-Scope-OrgID": "team-a"})
+    result, failed = run_module(error_rate_check, params)
+    assert failed and result["verdict"] == "error" and "timed out" in result["reason"], result["reason"]
