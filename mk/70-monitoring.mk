@@ -28,8 +28,8 @@ monitoring-crds: ## prometheus-operator CRD manifests into $(MONITORING_CRDS_DIR
 monitoring-images: debs ## operator-mode images (operator, reloader, kube-state-metrics, Prometheus, Alertmanager, exporters)
 	@bash monitoring/images/build.sh
 
-monitoring-live-test: venv debs cluster monitoring-crds monitoring-images ## the monitoring stack on the test bed (operator mode)
-	@$(MONITORING_PYTEST) --junitxml=$(RESULTS)/monitoring/live.xml tests/monitoring -m live
+monitoring-live-test: venv debs collection cluster monitoring-crds monitoring-images app-image chart-images ## the monitoring stack on the test bed (operator mode)
+	@KUBECONFIG=$(KUBECONFIG_TESTBED) APP_IMAGE_TAG=$(APP_IMAGE_TAG) $(MONITORING_PYTEST) --junitxml=$(RESULTS)/monitoring/live.xml tests/monitoring -m live
 
 DEFINED_STAGES += monitoring-test
 monitoring-test: monitoring-offline-test ## every monitoring check registered so far (see monitoring/README.md)

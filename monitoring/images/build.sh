@@ -25,18 +25,21 @@ grep -q "github.com/prometheus-operator/prometheus-operator ${want_op}$" "$here/
   || { echo "build.sh: prometheus-operator/go.mod does not pin $want_op (versions.env)" >&2; exit 1; }
 [ "${tag[prometheus-operator]}" = "$want_op" ] && [ "${tag[prometheus-config-reloader]}" = "$want_op" ] \
   || { echo "build.sh: images.env operator tags differ from $want_op" >&2; exit 1; }
+grep -q "github.com/prometheus/prometheus v0.$(echo "${tag[prometheus]#v}" | awk -F. '{printf "%d%02d.%d", $1, $2, $3}')$" \
+  "$here/prometheus/go.mod" || { echo "build.sh: prometheus/go.mod does not pin Prometheus ${tag[prometheus]}" >&2; exit 1; }
 grep -q "k8s.io/kube-state-metrics/v2 ${tag[kube-state-metrics]}$" "$here/kube-state-metrics/go.mod" \
   || { echo "build.sh: kube-state-metrics/go.mod does not pin ${tag[kube-state-metrics]}" >&2; exit 1; }
 
-gobuild() {  # gobuild MODULE_DIR OUTPUT PACKAGE
-  local dir=$1 out=$2 pkg=$3 sum
-  sum=$(cat "$dir/go.mod" "$dir/go.sum" <(go version) <(echo "$pkg") | sha256sum | cut -c1-16)
+gobuild() {  # gobuild MODULE_DIR OUTPUT PACKAGE VERSION
+  local dir=$1 out=$2 pkg=$3 version=${4#v} sum
+  sum=$(cat "$dir/go.mod" "$dir/go.sum" <(go version) <(echo "$pkg $version") | sha256sum | cut -c1-16)
   if [ -x "$bin/$out" ] && [ "$(cat "$bin/$out.sum" 2>/dev/null)" = "$sum" ]; then
     echo ">> monitoring images: $out binary (cached)"; return 0
   fi
   echo ">> monitoring images: building $out from $pkg"
   local start; start=$(date +%s)
-  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod nice go build -trimpath -ldflags="-s -w" -o "$bin/$out.tmp" "$pkg")
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod nice go build -trimpath \
+     -ldflags="-s -w -X github.com/prometheus/common/version.Version=$version" -o "$bin/$out.tmp" "$pkg")
   mv -f "$bin/$out.tmp" "$bin/$out"
   echo "$sum" > "$bin/$out.sum"
   echo ">> monitoring images: $out built in $(( $(date +%s) - start ))s"
@@ -70,16 +73,19 @@ names=("$@")
 for name in "${names[@]}"; do
   case "$name" in
     prometheus-operator)
-      gobuild "$here/prometheus-operator" operator github.com/prometheus-operator/prometheus-operator/cmd/operator
+      gobuild "$here/prometheus-operator" operator github.com/prometheus-operator/prometheus-operator/cmd/operator "$want_op"
       image "$name" operator ;;
     prometheus-config-reloader)
       gobuild "$here/prometheus-operator" prometheus-config-reloader \
-        github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader
+        github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader "$want_op"
       image "$name" prometheus-config-reloader ;;
     kube-state-metrics)
-      gobuild "$here/kube-state-metrics" kube-state-metrics k8s.io/kube-state-metrics/v2
+      gobuild "$here/kube-state-metrics" kube-state-metrics k8s.io/kube-state-metrics/v2 "${tag[kube-state-metrics]}"
       image "$name" kube-state-metrics ;;
-    prometheus|alertmanager|node-exporter|redis-exporter|postgres-exporter)
+    prometheus)
+      gobuild "$here/prometheus" prometheus github.com/prometheus/prometheus/cmd/prometheus "${tag[prometheus]}"
+      image "$name" prometheus ;;
+    alertmanager|node-exporter|redis-exporter|postgres-exporter)
       image "$name" ;;
     *) echo "build.sh: unknown image '$name' (see images.env)" >&2; exit 2 ;;
   esac

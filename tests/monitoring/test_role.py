@@ -64,7 +64,7 @@ def test_dashboards_are_shipped(rendered):
 def test_operator_mode_manifests(rendered):
     prom = {d["kind"]: d for d in docs(rendered / "prometheus.yaml")}
     assert prom["Prometheus"]["spec"]["ruleSelector"] == {"matchLabels": {"release": "kube-prometheus-stack"}}
-    assert prom["Prometheus"]["spec"]["image"] == "localhost/testbed/prometheus:v2.42.0"
+    assert prom["Prometheus"]["spec"]["image"] == "localhost/testbed/prometheus:v3.5.0"
     assert prom["Prometheus"]["spec"]["externalLabels"] == {"cluster": "local"}
     assert prom["Alertmanager"]["spec"]["configSecret"] == "alertmanager-agent-service"
     assert prom["Alertmanager"]["spec"]["secrets"] == ["alertmanager-notifications"]
