@@ -242,7 +242,7 @@ def dependency() -> dict:
             "enabled": BOOL,
             "image": image(top=False),
             "resources": RESOURCES,
-            "persistence": obj({"size": QUANTITY, "storageClass": STR}),
+            "persistence": obj({"enabled": BOOL, "size": QUANTITY, "storageClass": STR}),
             "podSecurityContext": POD_SC,
             "containerSecurityContext": CONTAINER_SC,
             "db": NONNEG,
