@@ -17,7 +17,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import CHART, helm_bin
+import yaml
+from conftest import CHART, KUBE_VERSION, helm_bin
 
 RELEASE = "t"
 TIMEOUT = os.environ.get("CHART_INSTALL_TIMEOUT", "10m")
@@ -111,6 +112,48 @@ def test_namespace_enforces_restricted(namespace):
     }
     proc = kubectl("-n", namespace, "apply", "--dry-run=server", "-f", "-", input=json.dumps(unrestricted), check=False)
     assert proc.returncode != 0 and 'violates PodSecurity "restricted' in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_other_environments_admitted(namespace, env):
+    """staging's and prod's manifests pass the real API server's validation and PSS "restricted"
+    admission (server-side dry run; kinds the server does not serve, e.g. a missing CRD, are left out)."""
+    served = set()  # (apiVersion, kind)
+    for line in kubectl("api-resources", "--no-headers").stdout.splitlines():
+        fields = line.split()
+        served.add((fields[-3], fields[-1]))  # ... APIVERSION NAMESPACED KIND
+    proc = subprocess.run(
+        [
+            helm_bin(),
+            "template",
+            RELEASE,
+            str(CHART),
+            "-n",
+            namespace,
+            "-f",
+            str(CHART / f"values-{env}.yaml"),
+            "--kube-version",
+            KUBE_VERSION,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    kept = [d for d in docs if (d["apiVersion"], d["kind"]) in served]
+    assert {d["kind"] for d in kept} >= {"Deployment", "Job", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+    out = kubectl(
+        "-n",
+        namespace,
+        "apply",
+        "--dry-run=server",
+        "-f",
+        "-",
+        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": kept}),
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Warning" not in out.stderr, out.stderr
 
 
 def test_every_pod_ready(installed):
