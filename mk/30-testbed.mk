@@ -4,7 +4,7 @@ TESTBED     := $(ROOT)/testbed
 KUBECONFIG_TESTBED := $(ROOT)/.testbed/kubeconfig
 TESTBED_GOMOD := bash $(TESTBED)/tools/gomod-build.sh
 export KUBERNETES_VERSION ETCD_VERSION COREDNS_VERSION METRICS_SERVER_VERSION \
-  LOCAL_PATH_PROVISIONER_VERSION KUBE_NETWORK_POLICIES_VERSION CRICTL_VERSION \
+  LOCAL_PATH_PROVISIONER_VERSION KUBE_ROUTER_VERSION CRICTL_VERSION \
   HELM_DIFF_VERSION DEBIAN_SUITE
 
 .PHONY: testbed-tools k8s-tools addon-tools helm-diff images cluster cluster-down cluster-status docker-up docker-down testbed-test
@@ -15,7 +15,7 @@ testbed-tools: k8s-tools addon-tools helm-diff ## Kubernetes, etcd, CoreDNS, ...
 k8s-tools: ## kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, kubectl
 	@bash $(TESTBED)/k8s/build.sh
 
-addon-tools: ## etcd, crictl, CoreDNS, metrics-server, local-path-provisioner, kube-network-policies
+addon-tools: ## etcd, crictl, CoreDNS, metrics-server, local-path-provisioner, kube-router
 	@bash $(TESTBED)/tools/addons.sh
 
 helm-diff: gotools ## the helm-diff plugin, installed for helm 3 and helm 4

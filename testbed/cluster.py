@@ -6,8 +6,8 @@
     cluster.py status   exit 0 when the cluster runs and is healthy
 
 Components: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a dedicated
-containerd (own socket and root), kubelet, kube-proxy (iptables), kube-network-policies
-(host process), and as pods CoreDNS, metrics-server and local-path-provisioner.
+containerd (own socket and root), kubelet, kube-proxy (iptables), kube-router's NetworkPolicy
+firewall (host process), and as pods CoreDNS, metrics-server and local-path-provisioner.
 State lives in /var/lib/agent-testbed and /run/agent-testbed (see docs/interfaces.md),
 logs in /var/log/agent-testbed. Needs root. Knobs this host forces are in README.md.
 """
@@ -45,7 +45,6 @@ CNI_CONF_DIR = STATE / "cni" / "net.d"
 CNI_BIN_DIR = Path("/usr/lib/cni")
 KUBELET_DIR = STATE / "kubelet"
 STORAGE_DIR = STATE / "storage"
-SA_MOUNT = Path("/run/secrets/kubernetes.io/serviceaccount")
 KUBECONFIG_OUT = ROOT / ".testbed" / "kubeconfig"
 
 SERVICE_CIDR = "10.96.0.0/16"
@@ -56,16 +55,17 @@ NODE_POD_CIDR = "10.244.0.0/24"
 CLUSTER_DOMAIN = "cluster.local"
 BRIDGE = "tbcni0"
 PAUSE_IMAGE = "localhost/testbed/pause:1.0"
+SYSTEM_NAMESPACES = ("kube-system", "local-path-storage")
 
 # Ports each component listens on; checked before starting so a clash gets a clear message.
 PORTS = {
     2379: "etcd (client)", 2380: "etcd (peer)", 6443: "kube-apiserver",
     10257: "kube-controller-manager", 10259: "kube-scheduler", 10250: "kubelet",
     10248: "kubelet (healthz)", 10249: "kube-proxy (metrics)", 10256: "kube-proxy (healthz)",
-    9080: "kube-network-policies (metrics)",
+    20244: "kube-router (health)",
 }
 # Order matters for `down`: the kubelet first (so it stops restarting pods), etcd last.
-COMPONENTS = ["kubelet", "kube-network-policies", "kube-proxy", "kube-scheduler",
+COMPONENTS = ["kubelet", "kube-router", "kube-proxy", "kube-scheduler",
               "kube-controller-manager", "kube-apiserver", "containerd", "etcd"]
 # Sysctls the kubelet and kube-proxy set on start; `down` puts the old values back.
 SYSCTLS = ["vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
@@ -259,6 +259,7 @@ def make_pki(node: str, ip: str) -> None:
     make_cert("scheduler", "/CN=system:kube-scheduler", "ca", "clientAuth")
     make_cert("kube-proxy", "/CN=system:kube-proxy", "ca", "clientAuth")
     make_cert("kubelet-client", f"/O=system:nodes/CN=system:node:{node}", "ca", "clientAuth")
+    make_cert("kube-router", "/CN=system:agent-testbed:kube-router", "ca", "clientAuth")
     make_cert("kubelet", f"/CN={node}", "ca", "serverAuth", [f"DNS:{node}", f"IP:{ip}", "IP:127.0.0.1"])
     openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(PKI / "sa.key"))
     openssl("ec", "-in", str(PKI / "sa.key"), "-pubout", "-out", str(PKI / "sa.pub"))
@@ -266,7 +267,8 @@ def make_pki(node: str, ip: str) -> None:
         key.chmod(0o600)
     for name, user in [("admin", "kubernetes-admin"), ("controller-manager", "system:kube-controller-manager"),
                        ("scheduler", "system:kube-scheduler"), ("kube-proxy", "system:kube-proxy"),
-                       ("kubelet-client", f"system:node:{node}")]:
+                       ("kubelet-client", f"system:node:{node}"),
+                       ("kube-router", "system:agent-testbed:kube-router")]:
         kubeconfig(name, user)
 
 
@@ -438,7 +440,8 @@ def component_argv(node: str, ip: str) -> dict[str, list[str]]:
             f"--service-account-private-key-file={PKI / 'sa.key'}", f"--root-ca-file={PKI / 'ca.crt'}",
             f"--cluster-signing-cert-file={PKI / 'ca.crt'}", f"--cluster-signing-key-file={PKI / 'ca.key'}",
             f"--service-cluster-ip-range={SERVICE_CIDR}", f"--cluster-cidr={CLUSTER_CIDR}",
-            "--allocate-node-cidrs=false", "--controllers=*,bootstrapsigner,tokencleaner",
+            "--allocate-node-cidrs=true", "--node-cidr-mask-size=24",
+            "--controllers=*,bootstrapsigner,tokencleaner",
             "--profiling=false", "--v=1"],
         "kube-scheduler": [
             binary("kube-scheduler"), f"--kubeconfig={PKI / 'scheduler.kubeconfig'}",
@@ -451,13 +454,12 @@ def component_argv(node: str, ip: str) -> dict[str, list[str]]:
             f"--kubeconfig={PKI / 'kubelet-client.kubeconfig'}", f"--root-dir={KUBELET_DIR}",
             f"--hostname-override={node}", f"--node-ip={ip}", "--v=1"],
         "kube-proxy": [binary("kube-proxy"), f"--config={STATE / 'config' / 'kube-proxy.yaml'}", "--v=1"],
-        # rest.InClusterConfig() only reads the fixed service account path: give the host
-        # process its own mount namespace with the token bind-mounted there.
-        "kube-network-policies": [
-            "unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
-            'mount --bind "$1" "$2" && shift 2 && exec "$@"', "knp-wrapper", str(STATE / "knp-sa"), str(SA_MOUNT),
-            binary("kube-network-policies"), f"--hostname-override={node}", "--disable-nri",
-            "--metrics-bind-address=127.0.0.1:9080", "--netfilter-bug-1766-fix=false", "--v=1"],
+        # NetworkPolicy enforcement only: no BGP routing, no service proxy (kube-proxy does it)
+        "kube-router": [
+            binary("kube-router"), "--run-firewall=true", "--run-router=false", "--run-service-proxy=false",
+            "--run-loadbalancer=false", "--enable-cni=false", f"--kubeconfig={PKI / 'kube-router.kubeconfig'}",
+            f"--hostname-override={node}", f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--health-port=20244", "--metrics-port=0", "--v=1"],
     }
 
 
@@ -485,7 +487,7 @@ def port_owner(port: int) -> str:
 def preflight() -> None:
     if os.geteuid() != 0:
         raise TestbedError("the test bed needs root (it starts containerd, kubelet and kube-proxy)")
-    for tool in ["openssl", "iptables", "unshare", "ss", "ip", "nft", "/usr/bin/containerd", "/usr/sbin/runc"]:
+    for tool in ["openssl", "iptables", "ipset", "ss", "ip", "nft", "/usr/bin/containerd", "/usr/sbin/runc"]:
         if not shutil.which(tool):
             raise TestbedError(f"{tool} not found: run 'make debs'")
     for plugin in ["bridge", "host-local", "loopback", "portmap", "firewall"]:
@@ -493,7 +495,7 @@ def preflight() -> None:
             raise TestbedError(f"CNI plugin {CNI_BIN_DIR / plugin} missing: "
                                "run 'make debs' (containernetworking-plugins)")
     for name in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet",
-                 "kube-proxy", "kubectl", "kube-network-policies", "crictl"]:
+                 "kube-proxy", "kubectl", "kube-router", "crictl"]:
         binary(name)
     taken = []
     for port, owner in PORTS.items():
@@ -546,7 +548,7 @@ def up(args) -> int:
     preflight()
     node, ip = node_name(), host_ip()
     say(f"starting a single-node cluster: node {node}, {ip}, Kubernetes {v['KUBERNETES_VERSION']}")
-    for d in (STATE, RUN, PIDS, LOGS, KUBELET_DIR, STORAGE_DIR, STATE / "knp-sa"):
+    for d in (STATE, RUN, PIDS, LOGS, KUBELET_DIR, STORAGE_DIR):
         d.mkdir(parents=True, exist_ok=True)
     for old in LOGS.glob("*.log"):
         old.unlink()
@@ -583,17 +585,7 @@ def up(args) -> int:
         start(name, argv[name])
     say("API server ready; controller-manager and scheduler starting; applying add-ons")
     kubectl("apply", "-f", "-", input_=addons_manifest(v), timeout=120)
-    token = kubectl("-n", "kube-system", "create", "token", "kube-network-policies",
-                    "--duration=8760h").stdout.strip()
-    sa_dir = STATE / "knp-sa"
-    (sa_dir / "token").write_text(token)
-    shutil.copyfile(PKI / "ca.crt", sa_dir / "ca.crt")
-    (sa_dir / "namespace").write_text("kube-system")
-    if not SA_MOUNT.exists():
-        SA_MOUNT.mkdir(parents=True)
-        (RUN / "created-sa-mountpoint").write_text(str(SA_MOUNT))
-    start("kube-network-policies", argv["kube-network-policies"],
-          env={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "6443"})
+    start("kube-router", argv["kube-router"])
 
     def node_ready() -> bool:
         out = kubectl("get", "node", node, "-o",
@@ -603,10 +595,12 @@ def up(args) -> int:
     say(f"node {node} Ready; waiting for the system pods")
 
     def deployments_ready() -> bool:
-        out = kubectl("get", "deploy", "-A", "-o", "json", check=False, timeout=10)
-        items = json.loads(out.stdout)["items"]
-        return bool(items) and all(d["status"].get("readyReplicas", 0) >= d["spec"].get("replicas", 1)
-                                   for d in items)
+        items = []
+        for ns in SYSTEM_NAMESPACES:
+            out = kubectl("-n", ns, "get", "deploy", "-o", "json", check=False, timeout=10)
+            items += json.loads(out.stdout)["items"]
+        return len(items) >= 3 and all(d["status"].get("readyReplicas", 0) >= d["spec"].get("replicas", 1)
+                                       for d in items)
     wait_for("CoreDNS, metrics-server and local-path-provisioner to be Ready", deployments_ready,
              args.timeout, "kubelet", interval=0.5)
     wait_for("the metrics API (v1beta1.metrics.k8s.io) to be Available",
@@ -675,7 +669,7 @@ def unmount_ours() -> None:
         mounts = []
         for line in Path("/proc/self/mountinfo").read_text().splitlines():
             mp = line.split()[4].replace("\\040", " ")
-            if mp.startswith((str(STATE) + "/", str(RUN) + "/", str(RUN))) or mp == str(SA_MOUNT):
+            if mp.startswith((str(STATE) + "/", str(RUN) + "/", str(RUN))):
                 mounts.append(mp)
         if not mounts:
             return
@@ -726,8 +720,18 @@ def nft_tables() -> list[tuple[str, str]]:
     return [(p[1], p[2]) for p in (line.split() for line in out.splitlines()) if len(p) == 3]
 
 
+def clean_ipsets() -> None:
+    """kube-router's ipsets (after the iptables rules that used them are gone)."""
+    if not shutil.which("ipset"):
+        return
+    names = run(["ipset", "list", "-n"], check=False).stdout.split()
+    for name in names:
+        if name.startswith(("KUBE-", "kube-router")):
+            run(["ipset", "destroy", name], check=False)
+
+
 def clean_nftables() -> None:
-    """Drop kube-network-policies' table, and the (then empty) iptables-nft tables that
+    """Drop kube-proxy's nftables table, and the (then empty) iptables-nft tables that
     did not exist before `up` (e.g. ip6 nat created by the kubelet)."""
     if not shutil.which("nft"):
         return
@@ -736,7 +740,7 @@ def clean_nftables() -> None:
     except (OSError, ValueError):
         before = None
     for family, name in nft_tables():
-        if name in ("kube-network-policies", "kube-proxy"):
+        if name == "kube-proxy":
             run(["nft", "delete", "table", family, name], check=False)
         elif before is not None and (family, name) not in before:
             listing = run(["nft", "-j", "list", "table", family, name], check=False).stdout
@@ -774,13 +778,7 @@ def down(args) -> int:
             Path("/proc/sys", key).write_text(value)
     except (OSError, ValueError):
         pass
-    marker = RUN / "created-sa-mountpoint"
-    if marker.exists():
-        for d in (SA_MOUNT, SA_MOUNT.parent, SA_MOUNT.parent.parent):
-            try:
-                d.rmdir()
-            except OSError:
-                break
+    clean_ipsets()
     # the kubelet's /var/log/containers symlinks that point into our pod logs
     for link in Path("/var/log/containers").glob("*.log") if Path("/var/log/containers").exists() else []:
         try:

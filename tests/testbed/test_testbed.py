@@ -43,9 +43,10 @@ def rollout(kube: Kube, ns: str, name: str, timeout: int = 120) -> None:
 
 
 def fetch_from_pod(kube: Kube, ns: str, image: str, url: str, labels: dict | None = None,
-                   timeout_s: int = 5) -> tuple[str, str]:
+                   timeout_s: int = 5, attempts: int = 1) -> tuple[str, str]:
+    """Run a client pod that GETs url (attempts, one second apart); return (phase, logs)."""
     name = f"client-{uuid.uuid4().hex[:6]}"
-    apply(kube, ns, pod(name, image, ["get", url, str(timeout_s)], labels))
+    apply(kube, ns, pod(name, image, ["get", url, str(timeout_s), str(attempts)], labels))
     phase, logs = kube.pod_logs_when_done(ns, name, timeout=120)
     kube.run("-n", ns, "delete", "pod", name, "--wait=false")
     return phase, logs
@@ -197,7 +198,7 @@ def test_network_policy_deny_all_then_allow(kube: Kube, namespace: str, echo_ima
     apply(kube, namespace, deployment("server", echo_image, ["serve"]), service("server"))
     rollout(kube, namespace, "server")
     url = f"http://server.{namespace}.svc.cluster.local/"
-    phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"})
+    phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"}, attempts=10)
     assert phase == "Succeeded" and "hello from server-" in logs, logs
 
     deny_all = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-all"},
@@ -206,15 +207,15 @@ def test_network_policy_deny_all_then_allow(kube: Kube, namespace: str, echo_ima
     time.sleep(2)
     phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"}, timeout_s=4)
     assert phase == "Failed", f"deny-all did not block the request: {logs}"
-    assert "error:" in logs
+    assert "error:" in logs, logs
 
     allow = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-client"},
              "spec": {"podSelector": {"matchLabels": {"app": "server"}}, "policyTypes": ["Ingress"],
                       "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "client"}}}],
                                    "ports": [{"port": 8080, "protocol": "TCP"}]}]}}
     apply(kube, namespace, allow)
-    time.sleep(2)
-    phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"})
+    # the firewall adds a new pod's IP to the policy's ipsets shortly after the pod starts
+    phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"}, attempts=20)
     assert phase == "Succeeded" and "hello from server-" in logs, logs
     # a pod without the label is still blocked
     phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "other"}, timeout_s=4)

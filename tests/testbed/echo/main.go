@@ -2,7 +2,8 @@
 // and a CPU burner in one static binary.
 //
 //	echo serve [ADDR]        answer GET / with "hello from <hostname>"
-//	echo get URL [SECONDS]   print the body of URL; exit 1 on error or non-200
+//	echo get URL [SECONDS] [ATTEMPTS]
+//	                         print the body of URL; exit 1 when every attempt failed
 //	echo burn                spin one CPU forever
 package main
 
@@ -36,27 +37,34 @@ func main() {
 			os.Exit(1)
 		}
 	case "get":
-		timeout := 5 * time.Second
-		if len(os.Args) > 3 {
-			secs, err := strconv.Atoi(os.Args[3])
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "bad timeout:", err)
-				os.Exit(2)
+		// get URL [SECONDS] [ATTEMPTS]: one second between attempts
+		if len(os.Args) < 3 {
+			fmt.Fprintln(os.Stderr, "usage: echo get URL [SECONDS] [ATTEMPTS]")
+			os.Exit(2)
+		}
+		timeout, attempts := 5, 1
+		for i, dst := range []*int{&timeout, &attempts} {
+			if len(os.Args) > 3+i {
+				n, err := strconv.Atoi(os.Args[3+i])
+				if err != nil || n < 1 {
+					fmt.Fprintln(os.Stderr, "bad number:", os.Args[3+i])
+					os.Exit(2)
+				}
+				*dst = n
 			}
-			timeout = time.Duration(secs) * time.Second
 		}
-		client := &http.Client{Timeout: timeout}
-		resp, err := client.Get(os.Args[2])
-		if err != nil {
-			fmt.Println("error:", err)
-			os.Exit(1)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		fmt.Print(string(body))
-		if resp.StatusCode != http.StatusOK {
-			fmt.Println("status:", resp.Status)
-			os.Exit(1)
+		client := &http.Client{Timeout: time.Duration(timeout) * time.Second}
+		for i := 1; ; i++ {
+			body, err := get(client, os.Args[2])
+			if err == nil {
+				fmt.Print(body)
+				return
+			}
+			fmt.Printf("attempt %d: error: %v\n", i, err)
+			if i >= attempts {
+				os.Exit(1)
+			}
+			time.Sleep(time.Second)
 		}
 	case "burn":
 		for x := 0; ; x++ {
@@ -66,4 +74,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "unknown command", os.Args[1])
 		os.Exit(2)
 	}
+}
+
+func get(client *http.Client, url string) (string, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %s", resp.Status)
+	}
+	return string(body), nil
 }
