@@ -40,6 +40,9 @@ def test_ready_flips_when_postgresql_stops(client: TestClient, pg: Postgres) -> 
         assert down.status_code == 503
         assert down.json()["checks"]["redis"] == "ok" and down.json()["checks"]["postgresql"] != "ok"
         assert client.get("/health").status_code == 200
+        unavailable = client.post("/v1/agents/assistant/invocations", json={"input": "what is 1+1"})
+        assert unavailable.status_code == 503 and unavailable.json()["error"]["code"] == "unavailable"
+        assert unavailable.headers["retry-after"] == "5"
     finally:
         pg.start()
     assert client.get("/ready").status_code == 200

@@ -100,7 +100,7 @@ def create_invocation(
 @router.get(
     "/v1/invocations/{invocation_id}",
     response_model=InvocationOut,
-    responses=responses(404, 422, 429),
+    responses=responses(404, 422, 429, 503),
     summary="An invocation with its steps, tool calls, result, timings and status",
 )
 def get_invocation(session: SessionDep, invocation_id: uuid.UUID) -> InvocationOut:
