@@ -158,11 +158,11 @@ def test_broker_outage_flips_readiness_not_liveness(base_env: dict[str, str], re
         wait_for(lambda: not ready.exists(), timeout=20, message="the ready file to go")
         for _ in range(8):  # through several reconnection attempts (2, 4, 6 s apart)
             time.sleep(1)
-            assert time.time() - heartbeat.stat().st_mtime < 3, "heartbeat went stale while retrying"
+            assert time.time() - heartbeat.stat().st_mtime < 5, "heartbeat went stale while retrying"
         own.start()
         wait_for(ready.exists, timeout=30, interval=0.3, message="the ready file to come back")
         time.sleep(2.5)
-        assert time.time() - heartbeat.stat().st_mtime < 3, "heartbeat not resumed after reconnecting"
+        assert time.time() - heartbeat.stat().st_mtime < 5, "heartbeat not resumed after reconnecting"
         from app.core.config import Settings
         from app.worker.celery_app import celery_config
 
