@@ -80,11 +80,13 @@ def test_node_and_system_pods_ready(kube: Kube):
 def test_deployment_serves_through_service_dns_and_port_forward(kube: Kube, namespace: str, echo_image: str):
     apply(kube, namespace, deployment("web", echo_image, ["serve"]), service("web"))
     rollout(kube, namespace, "web")
-    phase, logs = fetch_from_pod(kube, namespace, echo_image, f"http://web.{namespace}.svc.cluster.local/")
+    # kube-proxy programs the new Service within a second or two of the endpoints: retry
+    phase, logs = fetch_from_pod(kube, namespace, echo_image, f"http://web.{namespace}.svc.cluster.local/",
+                                 attempts=10)
     assert phase == "Succeeded", logs
-    assert logs.startswith("hello from web-"), logs
+    assert "hello from web-" in logs, logs
     # the short name resolves too (search path from the kubelet's clusterDomain)
-    phase, logs = fetch_from_pod(kube, namespace, echo_image, "http://web/")
+    phase, logs = fetch_from_pod(kube, namespace, echo_image, "http://web/", attempts=10)
     assert phase == "Succeeded" and "hello from web-" in logs, logs
 
     proc = subprocess.Popen([kube.kubectl, f"--kubeconfig={KUBECONFIG}", "-n", namespace, "port-forward",
