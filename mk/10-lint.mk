@@ -1,8 +1,12 @@
-# Static checks: ruff (Python), yamllint, ansible-lint (production profile).
+# Static checks: ruff (Python), yamllint, ansible-lint (production profile, .ansible-lint).
+# Every check runs even when an earlier one fails; the target fails if any did.
 LINT_PY_PATHS ?= scripts tests plugins app bench
 
 DEFINED_STAGES += lint
 .PHONY: lint
-lint: venv ## ruff, yamllint, ansible-lint
-	@$(CHECK) lint ruff -- ruff check $(wildcard $(LINT_PY_PATHS))
-	@$(CHECK) lint yamllint -- yamllint -s .
+lint: venv collection ## ruff, yamllint, ansible-lint
+	@rc=0; \
+	$(CHECK) lint ruff -- ruff check $(wildcard $(LINT_PY_PATHS)) || rc=1; \
+	$(CHECK) lint yamllint -- yamllint -s . || rc=1; \
+	$(CHECK) lint ansible-lint -- ansible-lint --profile production -q || rc=1; \
+	exit $$rc
