@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -173,6 +174,7 @@ def main() -> int:
             proc.wait(20)
         redis_srv.stop()
         pg.destroy()
+        shutil.rmtree(work, ignore_errors=True)
 
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

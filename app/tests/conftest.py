@@ -162,8 +162,19 @@ class Proc:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+_PROCESS_ROOT: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _process_root(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Process work dirs (logs, state files) go under pytest's base temp dir, which pytest
+    prunes to the last few runs."""
+    _PROCESS_ROOT.append(tmp_path_factory.mktemp("processes"))
+
+
 def start_process(name: str, args: list[str], env: dict[str, str]) -> Proc:
-    workdir = Path(tempfile.mkdtemp(prefix=f"app-test-{name}-"))
+    root = _PROCESS_ROOT[-1] if _PROCESS_ROOT else None
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root))
     full_env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     full_env.update(env)
     full_env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(workdir / "prometheus"))
