@@ -34,6 +34,16 @@ def kubectl(*args: str, check: bool = True, input: str | None = None) -> subproc
     return proc
 
 
+def diagnostics(namespace: str) -> str:
+    """State of the namespace for a failure message: objects, recent events, hook Job logs."""
+    parts = [
+        kubectl("-n", namespace, "get", "pods,jobs,pvc,secrets", "-o", "wide", check=False).stdout,
+        kubectl("-n", namespace, "get", "events", "--sort-by=.lastTimestamp", check=False).stdout[-4000:],
+        kubectl("-n", namespace, "logs", "job/t-agent-service-migration", "--tail=30", check=False).stdout,
+    ]
+    return "\n".join(parts)
+
+
 def kget(namespace: str, *what: str) -> dict:
     return json.loads(kubectl("-n", namespace, "get", *what, "-o", "json").stdout)
 
@@ -91,8 +101,7 @@ def installed(namespace):
     proc = subprocess.run(cmd, capture_output=True, text=True)
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
-        diag = kubectl("-n", namespace, "get", "pods,jobs,events", "-o", "wide", check=False).stdout
-        raise AssertionError(f"helm install failed after {elapsed:.0f}s:\n{proc.stderr}\n{diag}")
+        raise AssertionError(f"helm install failed after {elapsed:.0f}s:\n{proc.stderr}\n{diagnostics(namespace)}")
     results = Path(os.environ.get("RESULTS", ".results")) / "chart"
     results.mkdir(parents=True, exist_ok=True)
     (results / "install-time.txt").write_text(
@@ -207,7 +216,7 @@ def test_upgrade_keeps_passwords_and_reruns_migration(installed):
         TIMEOUT,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, f"{proc.stderr}\n{diagnostics(installed)}"
     assert kget(installed, "secret", f"{RELEASE}-agent-service")["data"] == before
     job = kget(installed, "job", f"{RELEASE}-agent-service-migration")
     assert job["metadata"]["uid"] != old_job_uid and job["status"].get("succeeded") == 1, job["status"]

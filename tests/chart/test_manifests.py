@@ -200,7 +200,7 @@ def test_seed_autoscaling_ranges(env, api, worker):
 @pytest.mark.parametrize(
     "env,cpu,memory",
     [
-        ("dev", ("250m", "250m"), ("256Mi", "256Mi")),
+        ("dev", ("50m", "250m"), ("256Mi", "256Mi")),
         ("staging", ("500m", "1000m"), ("512Mi", "1Gi")),
         ("prod", ("1000m", "2000m"), ("1Gi", "2Gi")),
     ],
