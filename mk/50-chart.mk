@@ -1,6 +1,7 @@
 # The Helm chart helm/agent-service (issue 4): lint, render + kubeconform with offline schemas,
 # helm-unittest, values.schema.json negative cases, PSS restricted + kube-score basics.
-# The on-cluster install test (tests/chart/test_install.py) is `make chart-test-cluster`.
+# The on-cluster install test (tests/chart/test_install.py, `make chart-test-cluster`) needs the
+# test bed and the images; it starts what is missing.
 CHART_DIR    := helm/agent-service
 CHART_ENVS   := dev staging prod
 CHART_KUBE   := $(KUBERNETES_VERSION:v%=%)
@@ -8,7 +9,7 @@ CHART_KUBE   := $(KUBERNETES_VERSION:v%=%)
 KUBE_SCHEMAS := $(CACHE_DIR)/kube-schemas/k8s-$(KUBERNETES_VERSION)-promop-$(PROMETHEUS_OPERATOR_VERSION)
 KUBECONFORM_SCHEMA_LOCATION := $(KUBE_SCHEMAS)/{{ .ResourceKind }}{{ .KindSuffix }}.json
 
-.PHONY: chart-tools chart-schemas chart-lint chart-kubeconform chart-unittest chart-pytest chart-test chart-test-cluster chart-images
+.PHONY: chart-tools chart-schemas chart-lint chart-kubeconform chart-unittest chart-pytest chart-test chart-test-offline chart-test-cluster chart-images
 
 chart-tools: venv gotools ## helm-unittest (Go module proxy) as a helm plugin
 	@bash tests/chart/install-helm-unittest.sh $(HELM_UNITTEST_VERSION)
@@ -44,7 +45,11 @@ chart-pytest: chart-tools
 	  --junitxml=$(RESULTS)/chart/pytest.xml
 
 DEFINED_STAGES += chart-test
-chart-test: ## the chart's offline checks: lint, kubeconform, helm-unittest, schema + PSS pytest
+chart-test: ## lint, kubeconform, helm-unittest, schema + PSS pytest, then the dev install on the test bed
+	@$(MAKE) chart-lint chart-kubeconform chart-unittest chart-pytest
+	@$(MAKE) chart-test-cluster
+
+chart-test-offline: ## only the checks that need no cluster and no docker
 	@$(MAKE) chart-lint chart-kubeconform chart-unittest chart-pytest
 
 # dev images of the bundled Redis/PostgreSQL, built for the test bed (docker, imported into containerd)
