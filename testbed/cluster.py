@@ -463,6 +463,20 @@ def component_argv(node: str, ip: str) -> dict[str, list[str]]:
     }
 
 
+def service_guard() -> None:
+    """Drop forwarded packets that still go to a service IP after kube-proxy's DNAT: until
+    kube-proxy has programmed a new Service they would follow the default route out of the
+    VM (here an egress proxy answers them with HTTP 404). The CNI firewall plugin accepts
+    pod traffic in FORWARD before kube-proxy's REJECT rules, so this sits in mangle."""
+    chain = "KUBE-TESTBED-SVC-GUARD"
+    run(["iptables", "-w", "-t", "mangle", "-N", chain], check=False)
+    run(["iptables", "-w", "-t", "mangle", "-F", chain])
+    run(["iptables", "-w", "-t", "mangle", "-A", chain, "-d", SERVICE_CIDR, "-m", "comment", "--comment",
+         "agent-testbed: service IP not translated by kube-proxy", "-j", "DROP"])
+    if run(["iptables", "-w", "-t", "mangle", "-C", "FORWARD", "-j", chain], check=False).returncode != 0:
+        run(["iptables", "-w", "-t", "mangle", "-I", "FORWARD", "1", "-j", chain])
+
+
 def running() -> dict[str, int | None]:
     return {name: pid_of(name) for name in COMPONENTS}
 
@@ -575,6 +589,7 @@ def up(args) -> int:
         raise TestbedError(f"{PAUSE_IMAGE} is not in containerd: run 'make images'")
     for name in ("kubelet", "kube-proxy"):
         start(name, argv[name])
+    service_guard()
     say("containerd up with images; kubelet and kube-proxy starting")
 
     wait_for("the API server (/readyz)",

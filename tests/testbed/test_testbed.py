@@ -43,11 +43,11 @@ def rollout(kube: Kube, ns: str, name: str, timeout: int = 120) -> None:
 
 
 def fetch_from_pod(kube: Kube, ns: str, image: str, url: str, labels: dict | None = None,
-                   timeout_s: int = 5, attempts: int = 1) -> tuple[str, str]:
+                   timeout_s: int = 3, attempts: int = 1) -> tuple[str, str]:
     """Run a client pod that GETs url (attempts, one second apart); return (phase, logs)."""
     name = f"client-{uuid.uuid4().hex[:6]}"
     apply(kube, ns, pod(name, image, ["get", url, str(timeout_s), str(attempts)], labels))
-    phase, logs = kube.pod_logs_when_done(ns, name, timeout=120)
+    phase, logs = kube.pod_logs_when_done(ns, name, timeout=60 + attempts * (timeout_s + 1))
     kube.run("-n", ns, "delete", "pod", name, "--wait=false")
     return phase, logs
 
@@ -82,11 +82,11 @@ def test_deployment_serves_through_service_dns_and_port_forward(kube: Kube, name
     rollout(kube, namespace, "web")
     # kube-proxy programs the new Service within a second or two of the endpoints: retry
     phase, logs = fetch_from_pod(kube, namespace, echo_image, f"http://web.{namespace}.svc.cluster.local/",
-                                 attempts=10)
+                                 attempts=30)
     assert phase == "Succeeded", logs
     assert "hello from web-" in logs, logs
     # the short name resolves too (search path from the kubelet's clusterDomain)
-    phase, logs = fetch_from_pod(kube, namespace, echo_image, "http://web/", attempts=10)
+    phase, logs = fetch_from_pod(kube, namespace, echo_image, "http://web/", attempts=30)
     assert phase == "Succeeded" and "hello from web-" in logs, logs
 
     proc = subprocess.Popen([kube.kubectl, f"--kubeconfig={KUBECONFIG}", "-n", namespace, "port-forward",
@@ -200,7 +200,7 @@ def test_network_policy_deny_all_then_allow(kube: Kube, namespace: str, echo_ima
     apply(kube, namespace, deployment("server", echo_image, ["serve"]), service("server"))
     rollout(kube, namespace, "server")
     url = f"http://server.{namespace}.svc.cluster.local/"
-    phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"}, attempts=10)
+    phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"}, attempts=30)
     assert phase == "Succeeded" and "hello from server-" in logs, logs
 
     deny_all = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-all"},
@@ -217,7 +217,7 @@ def test_network_policy_deny_all_then_allow(kube: Kube, namespace: str, echo_ima
                                    "ports": [{"port": 8080, "protocol": "TCP"}]}]}}
     apply(kube, namespace, allow)
     # the firewall adds a new pod's IP to the policy's ipsets shortly after the pod starts
-    phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"}, attempts=20)
+    phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"}, attempts=30)
     assert phase == "Succeeded" and "hello from server-" in logs, logs
     # a pod without the label is still blocked
     phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "other"}, timeout_s=4)
