@@ -8,10 +8,12 @@ Run with `make chart-test-cluster`. The install time is written to $RESULTS/char
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -223,3 +225,51 @@ def test_upgrade_keeps_passwords_and_reruns_migration(installed):
     cm = kget(installed, "configmap", f"{RELEASE}-agent-service")
     assert cm["data"]["LOG_LEVEL"] == "INFO"
     test_ready_answers_through_the_service(installed)
+
+
+def test_pre_install_hook_with_external_database(installed):
+    """The first install against an external database runs the migration as a pre-install hook,
+    before any release object exists: the hook copy of the Secret (weight -10) must be there first.
+    A second release uses the first one's PostgreSQL and Redis as its external services."""
+    data = kget(installed, "secret", f"{RELEASE}-agent-service")["data"]
+    pg_pw, redis_pw = (base64.b64decode(data[k]).decode() for k in ("POSTGRES_PASSWORD", "REDIS_PASSWORD"))
+    values = {
+        "postgresql": {"enabled": False},
+        "redis": {"enabled": False},
+        "externalDatabase": {"host": f"{RELEASE}-agent-service-postgresql"},
+        "externalRedis": {"host": f"{RELEASE}-agent-service-redis"},
+        "secrets": {"postgresPassword": pg_pw, "redisPassword": redis_pw},
+        "worker": {"enabled": False},
+        "beat": {"enabled": False},
+        "flower": {"enabled": False},
+    }
+    if APP_TAG:
+        values["image"] = {"tag": APP_TAG}
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        yaml.safe_dump(values, f)
+        f.flush()
+        cmd = [
+            helm_bin(),
+            "install",
+            "ext",
+            str(CHART),
+            "-n",
+            installed,
+            "-f",
+            str(CHART / "values-dev.yaml"),
+            "-f",
+            f.name,
+            "--wait",
+            "--timeout",
+            TIMEOUT,
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        assert proc.returncode == 0, f"{proc.stderr}\n{diagnostics(installed)}"
+        job = kget(installed, "job", "ext-agent-service-migration")
+        assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+        assert job["status"].get("succeeded") == 1, job["status"]
+        # the hook copy of the Secret is gone once the hooks succeeded
+        assert kubectl("-n", installed, "get", "secret", "ext-agent-service-migration", check=False).returncode != 0
+    finally:
+        subprocess.run([helm_bin(), "uninstall", "ext", "-n", installed, "--wait"], capture_output=True)
