@@ -92,8 +92,10 @@ ROWS = [
               [(f"sum by (pod) (rate(container_cpu_usage_seconds_total{{{NS}, {CONTAINERS}}}[{RI}]))", "{{pod}}")]),
         Panel("Memory usage by pod", "Working-set memory of each pod of the namespace.", "bytes",
               [(f"sum by (pod) (container_memory_working_set_bytes{{{NS}, {CONTAINERS}}})", "{{pod}}")]),
-        Panel("Network received by pod", "Bytes per second received by each pod.", "Bps",
-              [(f"sum by (pod) (rate(container_network_receive_bytes_total{{{NS}}}[{RI}]))", "{{pod}}")]),
+        Panel("Usage of the limits", "CPU and memory used by each Agent Service pod, as a share of its limits "
+              "(alerts above 80 % CPU, 85 % memory).", "percentunit",
+              [(f"max by (pod, resource) (agent_service:pod_resource_usage:ratio_limit{{{NS}}})",
+                "{{pod}} {{resource}}")]),
         Panel("Ready pods by component", "Ready pods of the Agent Service per component.", "short",
               [(f'sum by (component) (kube_pod_status_ready{{{NS}, condition="true"}} '
                 f"* on (namespace, pod) group_left (component) agent_service:pod_component:info{{{NS}}})",

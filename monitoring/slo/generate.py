@@ -115,7 +115,9 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         labels = {**base_labels, "service": service, "slo": name}
         rules: list[dict[str, Any]] = []
         for window in WINDOWS:
-            expr = f"(\n{_query(slo['error_query'], window)}\n)\n/\n(\n{_query(slo['total_query'], window)}\n)\n"
+            total = _query(slo["total_query"], window)
+            # `or 0 * total`: no error series at all means a ratio of 0, not "no data"
+            expr = f"(\n(\n{_query(slo['error_query'], window)}\n)\nor\n0 * (\n{total}\n)\n)\n/\n(\n{total}\n)\n"
             rules.append({"record": f"slo:sli_error:ratio_rate{window}", "expr": expr, "labels": dict(labels)})
         rules.append({"record": "slo:objective:ratio", "expr": f"vector({_num(objective)})", "labels": dict(labels)})
         rules.append({"record": "slo:error_budget:ratio", "expr": f"vector({_num(budget)})", "labels": dict(labels)})

@@ -158,6 +158,8 @@ def stack(cluster, receiver):
         "monitoring_stack_pagerduty_database_routing_key": "test-database-key",
         "monitoring_stack_grafana_enabled": False,
         "monitoring_stack_node_exporter_port": 59190,
+        # the test bed's kubelet cAdvisor cannot see containerd's containers (non-default socket)
+        "monitoring_stack_kubelet_container_metrics_path": "/metrics/resource",
         "monitoring_stack_scrape_interval": "15s",
         "monitoring_stack_evaluation_interval": "15s",
     }
@@ -294,8 +296,8 @@ def test_inhibited_alert_does_not_arrive(stack, receiver):
     time.sleep(45)  # longer than every group_wait of the routes the target would take
     target = receiver.find(lambda m: "AgentServiceHighLatency" in slack_text(m) and f"namespace={ns}" in slack_text(m))
     assert not target, target
-    state = http_json(f"{stack['alertmanager']}/api/v2/alerts?filter=" +
-                      urllib.parse.quote(f'alertname="AgentServiceHighLatency",namespace="{ns}"'))
+    query = urllib.parse.urlencode([("filter", 'alertname="AgentServiceHighLatency"'), ("filter", f'namespace="{ns}"')])
+    state = http_json(f"{stack['alertmanager']}/api/v2/alerts?{query}")
     assert state and state[0]["status"]["state"] == "suppressed" and state[0]["status"]["inhibitedBy"], state
     REPORT["inhibition"] = {"source_messages": len(arrived), "target_state": state[0]["status"]["state"]}
 
