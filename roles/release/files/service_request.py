@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """One HTTP request to a Service through the API server's service proxy, with the
 credentials of a kubeconfig (client certificate, token, exec plugin), using the kubernetes
 Python client that kubernetes.core already requires on the controller.
