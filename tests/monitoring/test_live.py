@@ -2,7 +2,7 @@
 
 Installs roles/monitoring_stack (operator mode, dev exporters) and the Agent Service chart
 (dev values, ServiceMonitor on), then checks against the real Prometheus and Alertmanager:
-the app's targets are up, every rule group is loaded, a fault (Redis stopped) fires RedisDown
+the app's targets are up, every rule group is loaded, a fault (PostgreSQL stopped) fires PostgreSQLConnectionErrors
 and Alertmanager delivers it to a local Slack-compatible webhook receiver with its routing
 labels, an inhibited alert does not arrive, and every dashboard query returns data.
 Timings and the fraction of panel queries with data go to $RESULTS/monitoring/live-report.json.
@@ -303,27 +303,36 @@ def test_inhibited_alert_does_not_arrive(stack, receiver):
 
 
 def test_fault_fires_and_reaches_the_webhook(stack, app, receiver):
-    """Stop Redis: RedisDown (critical, team database) must reach #alerts-critical and #team-database-alerts."""
+    """Stop PostgreSQL: PostgreSQLConnectionErrors (critical, team database) must reach #alerts-critical and
+    #team-database-alerts with its routing labels."""
+    alert = "PostgreSQLConnectionErrors"
+
+    def mentions(m, word):
+        return alert in slack_text(m) and f"namespace={APP_NS}" in slack_text(m) and word in slack_text(m)
+    # Alertmanager notifies a group again only once its earlier firing was resolved: if the exporter
+    # reported the database down while the app was starting, wait for that resolution first.
+    if receiver.find(lambda m: mentions(m, "[FIRING")):
+        wait_for(f"the start-up {alert} to be resolved", lambda: receiver.find(lambda m: mentions(m, "[RESOLVED")), 420)
     fault_at = time.monotonic()
-    kubectl("-n", APP_NS, "scale", "statefulset", f"{RELEASE}-redis", "--replicas=0")
+    kubectl("-n", APP_NS, "scale", "statefulset", f"{RELEASE}-postgresql", "--replicas=0")
     try:
         def delivered():
-            got = receiver.find(lambda m: m["at"] > fault_at and "RedisDown" in slack_text(m)
-                                and f"namespace={APP_NS}" in slack_text(m))
+            got = receiver.find(lambda m: m["at"] > fault_at and mentions(m, "[FIRING"))
             channels = {m["body"].get("channel") for m in got}
             return got if {"#alerts-critical", "#team-database-alerts"} <= channels else None
-        got = wait_for("RedisDown at the webhook", delivered, 420, 2)
+        got = wait_for(f"{alert} at the webhook", delivered, 420, 2)
         first = min(m["at"] for m in got)
         text = slack_text(got[0])
-        for label in ("severity=critical", "team=database", "service=redis", "cluster=testbed", f"namespace={APP_NS}"):
+        labels = ("severity=critical", "team=database", "service=postgresql", "cluster=testbed", f"namespace={APP_NS}")
+        for label in labels:
             assert label in text, (label, text)
-        assert "[FIRING" in text and "RedisDown" in text
+        REPORT["fault"] = "PostgreSQL StatefulSet scaled to 0"
         REPORT["fault_to_webhook_seconds"] = round(first - fault_at, 1)
         REPORT["fault_channels"] = sorted({m["body"].get("channel") for m in got})
-        fired = prom_query(stack, f'ALERTS{{alertname="RedisDown", alertstate="firing", namespace="{APP_NS}"}}')
-        assert fired, "RedisDown is not firing in Prometheus"
+        fired = prom_query(stack, f'ALERTS{{alertname="{alert}", alertstate="firing", namespace="{APP_NS}"}}')
+        assert fired, f"{alert} is not firing in Prometheus"
     finally:
-        kubectl("-n", APP_NS, "scale", "statefulset", f"{RELEASE}-redis", "--replicas=1", check=False)
+        kubectl("-n", APP_NS, "scale", "statefulset", f"{RELEASE}-postgresql", "--replicas=1", check=False)
 
 
 @pytest.fixture(scope="session", autouse=True)
