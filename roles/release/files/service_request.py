@@ -32,9 +32,9 @@ def main():
     if cfg.refresh_api_key_hook:
         cfg.refresh_api_key_hook(cfg)
     headers = {"Accept": "application/json, text/plain, */*"}
-    token = cfg.get_api_key_with_prefix("authorization")
-    if token:
-        headers["authorization"] = token
+    for setting in cfg.auth_settings().values():  # bearer token of token/exec kubeconfigs
+        if setting.get("in") == "header" and setting.get("value"):
+            headers[setting["key"]] = setting["value"]
     body = None
     if opts.body is not None:
         headers["Content-Type"] = "application/json"
