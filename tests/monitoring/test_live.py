@@ -238,6 +238,9 @@ def test_every_rule_group_is_loaded(stack):
 
 
 def drive_traffic(app, seconds: float = 60) -> int:
+    # the Service may still be switching to the new pods right after `helm upgrade --wait`
+    wait_for("the API to answer /ready", lambda: urllib.request.urlopen(f"{app['api']}/ready", timeout=5).status == 200,
+             120, 2)
     agents = http_json(f"{app['api']}/v1/agents")
     listed = agents.get("agents", []) if isinstance(agents, dict) else agents
     names = [a["name"] for a in listed][:3] or ["assistant"]
