@@ -283,10 +283,12 @@ def test_every_dashboard_query_returns_data(stack, app):
 
 
 def test_inhibited_alert_does_not_arrive(stack, receiver):
-    ns = "inhibition-check"
+    # fresh namespace and service per run: Alertmanager groups by alertname/cluster/service and does not
+    # notify a group again for an unchanged firing set (repeat_interval), e.g. when re-run on the same stack
+    ns = f"inhibition-check-{int(time.time())}"
     now = datetime.now(UTC)
     ends = (now + timedelta(minutes=10)).isoformat()
-    common = {"namespace": ns, "service": "agent-service", "team": "api", "cluster": "testbed"}
+    common = {"namespace": ns, "service": f"agent-service-{ns}", "team": "api", "cluster": "testbed"}
     alerts = [
         {"labels": {**common, "alertname": "AgentServiceDown", "severity": "critical"},
          "annotations": {"summary": "inhibition check: source"}, "startsAt": now.isoformat(), "endsAt": ends},
