@@ -1,8 +1,22 @@
 # Host services the test stages need. .ci/run brings them up and down around `make test`.
 # Stages that need the test bed or docker depend on the targets that start them, so
 # a developer can also run a single stage by hand.
-.PHONY: ci-services-up ci-services-down
-ci-services-up: docker-up ## start every service the tests need (docker, test bed)
+.PHONY: ci-services-up ci-services-down test-ports
+
+# Every test listens on fixed loopback ports in 58000-59999 (app 58xxx, collection and
+# monitoring 59xxx). That range lies inside Linux's ephemeral range (32768-60999), so a
+# long-lived outgoing connection of the test bed (apiserver -> etcd, kubelet -> apiserver) could take one of them first and a test
+# would fail with EADDRINUSE. Reserving the range keeps the kernel from handing it out; it must
+# happen before the test bed starts. Needs root; without it, a warning.
+TEST_PORTS ?= 58000-59999
+test-ports: ## keep the tests' fixed ports out of the kernel's ephemeral range
+	@cur=$$(cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null); \
+	case ",$$cur," in *",$(TEST_PORTS),"*) ;; \
+	*) sysctl -qw net.ipv4.ip_local_reserved_ports="$${cur:+$$cur,}$(TEST_PORTS)" 2>/dev/null \
+	   && echo ">> test-ports: reserved $(TEST_PORTS) (ephemeral range $$(tr '\t' - </proc/sys/net/ipv4/ip_local_port_range))" \
+	   || echo ">> test-ports: WARNING: could not reserve $(TEST_PORTS); a test may meet EADDRINUSE" ;; esac
+
+ci-services-up: test-ports docker-up ## start every service the tests need (docker, test bed)
 	@# a test bed whose processes were killed (a session that ended) leaves state behind:
 	@# clear it, then start from scratch; a healthy one is kept as it is
 	@python3 $(ROOT)/testbed/cluster.py status >/dev/null 2>&1 || python3 $(ROOT)/testbed/cluster.py down

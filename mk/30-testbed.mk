@@ -33,7 +33,7 @@ docker-down: ## stop the docker daemon started by docker-up
 images: debs testbed-tools ## Debian base image + the images the test bed runs (docker, cached)
 	@bash $(TESTBED)/images/images.sh
 
-cluster: debs testbed-tools images ## start the single-node test bed; prints export KUBECONFIG=...
+cluster: test-ports debs testbed-tools images ## start the single-node test bed; prints export KUBECONFIG=...
 	@python3 $(TESTBED)/cluster.py up
 
 cluster-down: ## stop the test bed and remove its processes, chains, mounts, links and state
