@@ -3,7 +3,7 @@
 #   make lint-workflows    actionlint (with shellcheck + pyflakes) on .github/workflows/*.yml; part of `make lint`
 #   make integration-test  tests/{workflows,awx,galaxy}: release outputs, ansible-builder create,
 #                          awx_setup.yml definitions, galaxy build + galaxy-importer + installs in a throwaway repo
-#                          (about 2.5 min; `galaxy-test` is the same target, for a `<stage>: galaxy-test` hook)
+#                          (about 2.5 min; `galaxy-test` is the same target; `make sanity` runs it)
 INTEGRATION_REQS  := tests/requirements-integration.txt
 INTEGRATION_STAMP := $(VENV)/.stamp-integration
 INTEGRATION_TESTS := tests/workflows tests/awx tests/galaxy
@@ -36,3 +36,6 @@ integration-test: integration-venv debs ## workflows, execution environment, AWX
 	@$(PY) -m pytest -q -p no:cacheprovider $(INTEGRATION_TESTS) --junitxml=$(RESULTS)/integration/pytest.xml
 
 galaxy-test: integration-test
+
+# part of `make test`: the sanity stage also runs the workflow, EE, AWX and Galaxy checks
+sanity: galaxy-test

@@ -85,7 +85,9 @@ def test_galaxy_importer_accepts_the_tarball(tarball, tmp_path):
     print(log[-6000:])
     assert proc.returncode == 0, log[-4000:]
     assert "Importer processing completed successfully" in log
-    assert "ERROR" not in log
+    # a logged error starts a line ("ERROR: ..."); docs rendered into the result may say FAULT_ERROR_RATE
+    errors = [line for line in log.splitlines() if line.lstrip().startswith("ERROR")]
+    assert not errors, errors
     result = json.loads(log[log.index("{"):log.rindex("}") + 1])
     contents = {(c["content_type"], c["name"]) for c in result["contents"]}
     for module in MODULES:
