@@ -101,6 +101,19 @@ agent-service.io/worker-pool: {{ .pool }}
 {{- end }}
 {{- end -}}
 
+{{/* pod labels of a bundled dependency (redis, postgresql): dict "context" $ "component" <name>
+"image" <its image dict>. No app version and no chart version, so that an upgrade or a
+rollback of the app does not restart the broker and the database. */}}
+{{- define "agent-service.dependency.podLabels" -}}
+{{ include "agent-service.component.selectorLabels" . }}
+app.kubernetes.io/version: {{ .image.tag | default "unknown" | toString | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .context.Release.Service }}
+app.kubernetes.io/part-of: agent-service
+{{- with .context.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
 {{- define "agent-service.annotations" -}}
 {{- with .Values.commonAnnotations }}
 annotations:
