@@ -17,14 +17,19 @@ releases back on 1.0.0 (not timed). Then a release that is Ready but fails 50 % 
 report's seconds_ready_to_restored is the time from the bad release being Ready to the old
 revision serving again (goal <= 45 s).
 Writes bench/results/release_bench.json and appends a line to bench/results/release_bench.md.
+A no-change re-run of the pipeline (2.0.0 again) gives its wall time and changed count (P5).
 The images localhost/agent-service:{1.0.0,2.0.0,3.0.0} must exist (make e2e prepares them).
+Without BENCH_PROMETHEUS_URL, a host Prometheus (Debian's) scraping the test bed's API pods is
+started on 127.0.0.1:59160, as the Molecule scenarios do (molecule/shared/files/pod_sd.py).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -66,8 +71,41 @@ def pipeline(namespace, version, work, extra=None):
     vars_file.write_text(json.dumps(args))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"),
                PATH=f"{BIN}:{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
-    sh([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventories" / "dev"),
-        str(ROOT / "playbooks" / "deploy.yml"), "-e", f"@{vars_file}"], env=env)
+    return sh([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventories" / "dev"),
+               str(ROOT / "playbooks" / "deploy.yml"), "-e", f"@{vars_file}"], env=env)
+
+
+@contextlib.contextmanager
+def host_prometheus(work):
+    """Yield a Prometheus URL: BENCH_PROMETHEUS_URL, or a host Prometheus of ours."""
+    if os.environ.get("BENCH_PROMETHEUS_URL"):
+        yield os.environ["BENCH_PROMETHEUS_URL"]
+        return
+    port, work = 59160, Path(work)
+    (work / "pods.json").write_text("[]")
+    (work / "prometheus.yml").write_text(json.dumps({
+        "global": {"scrape_interval": "5s", "scrape_timeout": "4s", "evaluation_interval": "5s"},
+        "scrape_configs": [{"job_name": "agent-service",
+                            "file_sd_configs": [{"files": [str(work / "pods.json")], "refresh_interval": "5s"}]}]}))
+    kubeconfig = os.environ.get("KUBECONFIG", str(ROOT / ".testbed" / "kubeconfig"))
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "molecule/shared/files/pod_sd.py"), str(BIN / "kubectl"),
+                               kubeconfig, str(work / "pods.json"), "2"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL),
+             subprocess.Popen(["prometheus", f"--config.file={work / 'prometheus.yml'}",
+                               f"--storage.tsdb.path={work / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def recap_changed(output):
+    """The changed= count of the last PLAY RECAP line."""
+    counts = re.findall(r"\bchanged=(\d+)", output)
+    return int(counts[-1]) if counts else None
 
 
 def timed(fn, *args, **kw):
@@ -81,8 +119,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     opts = parser.parse_args()
     bare_ns, pipe_ns = "bench-bare", "bench-pipeline"
-    bare, piped = [], []
-    with tempfile.TemporaryDirectory() as work:
+    bare, piped, rerun = [], [], []
+    with tempfile.TemporaryDirectory() as work, host_prometheus(work) as prometheus_url:
         values_file = Path(work) / "secrets.yaml"
         values_file.write_text(json.dumps(SECRETS))
         for _ in range(opts.rounds):
@@ -91,10 +129,13 @@ def main():
             bare.append(timed(lambda: (helm_upgrade("agent-service", bare_ns, "2.0.0", str(values_file)),
                                        curl_health("agent-service", bare_ns))))
             piped.append(timed(pipeline, pipe_ns, "2.0.0", work))
+            start = time.monotonic()
+            out = pipeline(pipe_ns, "2.0.0", work)  # P5: nothing to change
+            rerun.append((time.monotonic() - start, recap_changed(out)))
         pipeline(pipe_ns, "3.0.0", work, {"release_analysis_enabled": True, "release_analysis_interval": "10s",
                                           "release_analysis_count": 3, "release_analysis_window": "30s",
                                           "release_analysis_initial_delay": "15s",
-                                          "release_prometheus_url": os.environ["BENCH_PROMETHEUS_URL"],
+                                          "release_prometheus_url": prometheus_url,
                                           "release_extra_values": {"config": {"faultErrorRate": 0.5}}})
         report = json.loads(Path(sorted(glob.glob(f"{work}/reports/*rolled_back.json"))[-1]).read_text())
     for ns in (bare_ns, pipe_ns):
@@ -107,6 +148,9 @@ def main():
         "bare_median": round(statistics.median(bare), 1),
         "pipeline_median": round(statistics.median(piped), 1),
         "overhead_ratio": round(statistics.median(piped) / statistics.median(bare), 2),
+        "no_change_rerun_seconds": [round(x, 1) for x, _ in rerun],
+        "no_change_rerun_median": round(statistics.median(x for x, _ in rerun), 1),
+        "no_change_rerun_changed": [c for _, c in rerun],
         "pipeline_stage_timings_last_bad_release": report["timings"],
         "seconds_ready_to_restored": report["seconds_ready_to_restored"],
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -116,7 +160,9 @@ def main():
     with (RESULTS / "release_bench.md").open("a") as out:
         out.write(f"- {result['at']}: pipeline {result['pipeline_median']} s vs bare helm+curl "
                   f"{result['bare_median']} s = {result['overhead_ratio']}x (goal <= 1.3); "
-                  f"bad release Ready -> old revision serving {result['seconds_ready_to_restored']} s (goal <= 45)\n")
+                  f"bad release Ready -> old revision serving {result['seconds_ready_to_restored']} s (goal <= 45); "
+                  f"no-change re-run {result['no_change_rerun_median']} s, "
+                  f"changed={result['no_change_rerun_changed']}\n")
     json.dump(result, sys.stdout, indent=2)
     print()
 

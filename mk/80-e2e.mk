@@ -28,3 +28,9 @@ e2e-live: venv collection helm-diff cluster ## helm_rollback against the real AP
 
 e2e-scenario: e2e-prereqs ## one scenario: make e2e-scenario S=rollback (E2E_KEEP=1 keeps its namespace)
 	@E2E_APP_IMAGE=$(E2E_APP_IMAGE) KUBECONFIG=$(E2E_KUBECONFIG) molecule test -s $(S)
+
+E2E_VERSIONS := 1.0.0 2.0.0 3.0.0 3.0.1
+.PHONY: e2e-images
+e2e-images: app-image ## the app image under the versions the scenarios and benches deploy, in the test bed
+	@for v in $(E2E_VERSIONS); do docker tag $(E2E_APP_IMAGE) localhost/agent-service:$$v; done
+	@bash $(ROOT)/testbed/images/import.sh $(addprefix localhost/agent-service:,$(E2E_VERSIONS))

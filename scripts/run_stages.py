@@ -10,6 +10,7 @@ tests/skip-allowlist.txt (documented reasons only). The last line printed is
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -62,6 +63,8 @@ def main(stages: list[str]) -> int:
     allow = allowed_skips()
     stage_failures = 0
     timings: list[str] = []
+    seconds: dict[str, float] = {}
+    started = time.monotonic()
     for stage in stages:
         print(f"==> make {stage}", flush=True)
         start = time.monotonic()
@@ -69,6 +72,7 @@ def main(stages: list[str]) -> int:
         rc = subprocess.call(["make", stage], cwd=ROOT)
         elapsed = time.monotonic() - start
         timings.append(f"{stage}={elapsed:.0f}s rc={rc}")
+        seconds[stage] = round(elapsed, 1)
         if rc != 0 and count(RESULTS, allow)[1] == before:
             stage_failures += 1
             print(f"stage {stage} failed (rc={rc}) without a recorded test failure", flush=True)
@@ -78,6 +82,10 @@ def main(stages: list[str]) -> int:
         if not note.startswith("skip allowed") or os.environ.get("VERBOSE"):
             print(note)
     print("stage times: " + ", ".join(timings))
+    # read by bench/testbed_bench.py (P6)
+    (RESULTS / "stage-times.json").write_text(json.dumps({
+        "stages": seconds, "total": round(time.monotonic() - started, 1), "passed": passed, "failed": failed,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2) + "\n")
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed or passed == 0 else 0
 
