@@ -2,6 +2,7 @@
 worker killed mid-task, Redis restart during invocations. Cheap: they share the baseline."""
 from __future__ import annotations
 
+import json
 import time
 
 from conftest import (
@@ -79,10 +80,10 @@ def test_worker_killed_mid_task(baseline, record):
     n = int(psql(f"SELECT count(*) FROM invocations WHERE id = '{inv_id}'"))
     assert n == 1, f"{n} rows for {inv_id}"
     assert count_rows() == rows0 + 1
-    attempts = psql(f"SELECT attempts FROM invocations WHERE id = '{inv_id}'")
+    attempts, ran_on = psql(f"SELECT attempts, worker FROM invocations WHERE id = '{inv_id}'").split("|")
     wait_rollout(f"deployment/{RELEASE}-worker")
     assert_history_consistent()
-    record(observed=f"succeeded after the kill, attempts={attempts}, worker={rec.get('worker')}",
+    record(observed=f"succeeded after the kill, attempts={attempts}, killed {worker}, finished on {ran_on}",
            data_check="exactly 1 invocation row for the task; row count +1")
 
 
@@ -97,7 +98,6 @@ def test_redis_restart_during_invocations(baseline, record):
         status, body = request("/v1/agents/calculator/invocations?wait=0", "POST", {"input": f"{i} + 1"},
                                timeout=20)
         if status in (200, 202):
-            import json
             accepted.append(json.loads(body)["id"])
         else:
             refused.append(status)
