@@ -2,11 +2,11 @@
 # Molecule scenarios default, rollback and backup_restore, which run the collection's
 # playbooks on the test bed (or on the cluster KUBECONFIG names). Each scenario is one
 # JUnit case under $(RESULTS)/e2e; logs, reports and backups stay in .cache/e2e/<scenario>.
-# make test runs the default scenario (first install, check mode, upgrade, idempotence,
-# bad input, canary promoted and aborted). rollback and backup_restore ran for real but
-# have not yet completed a green `molecule test`: run them with
-#   make e2e E2E_SCENARIOS="rollback backup_restore"
-E2E_SCENARIOS ?= default
+# make test runs all three. They use their own namespaces and host ports, so they run side
+# by side (E2E_JOBS at once; most of their time is spent waiting for pods and analysis
+# windows); each one's output is printed when it ends.
+E2E_SCENARIOS ?= default rollback backup_restore
+E2E_JOBS ?= 3
 E2E_APP_IMAGE ?= $(APP_IMAGE)
 E2E_KUBECONFIG = $${KUBECONFIG:-$(KUBECONFIG_TESTBED)}
 
@@ -17,10 +17,10 @@ e2e-prereqs: venv collection helm-diff cluster app-image chart-images
 e2e: e2e-prereqs ## helm_rollback on the API server + Molecule scenarios: deploy, canary, rollback, recovery, backup/restore
 	@rc=0; KUBECONFIG=$(E2E_KUBECONFIG) $(PY) -m pytest -q -p no:cacheprovider tests/e2e \
 	  --junitxml=$(RESULTS)/e2e/helm_rollback_live.xml || rc=1; \
-	for s in $(E2E_SCENARIOS); do \
-	  E2E_APP_IMAGE=$(E2E_APP_IMAGE) KUBECONFIG=$(E2E_KUBECONFIG) \
-	    $(CHECK) e2e molecule-$$s -- molecule test -s $$s || rc=1; \
-	done; exit $$rc
+	E2E_APP_IMAGE=$(E2E_APP_IMAGE) KUBECONFIG=$(E2E_KUBECONFIG) \
+	  $(PY) scripts/parallel.py --jobs $(E2E_JOBS) --log-dir $(ROOT)/.cache/e2e/logs \
+	  $(foreach s,$(E2E_SCENARIOS),'$(s)=$(CHECK) e2e molecule-$(s) -- molecule test -s $(s)') || rc=1; \
+	exit $$rc
 
 e2e-live: venv collection helm-diff cluster ## helm_rollback against the real API server (tests/e2e)
 	@KUBECONFIG=$(E2E_KUBECONFIG) $(PY) -m pytest -q -p no:cacheprovider tests/e2e \
