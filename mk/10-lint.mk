@@ -4,9 +4,10 @@ LINT_PY_PATHS ?= scripts tests plugins app bench
 
 DEFINED_STAGES += lint
 .PHONY: lint
-lint: venv collection ## ruff, yamllint, ansible-lint
+lint: venv collection ## ruff, yamllint, ansible-lint, molecule syntax of the kind scenario (it cannot run here)
 	@rc=0; \
 	$(CHECK) lint ruff -- ruff check $(wildcard $(LINT_PY_PATHS)) || rc=1; \
 	$(CHECK) lint yamllint -- yamllint -s . || rc=1; \
 	$(CHECK) lint ansible-lint -- ansible-lint --profile production -q || rc=1; \
+	$(CHECK) lint molecule-kind-syntax -- molecule syntax -s kind || rc=1; \
 	exit $$rc
