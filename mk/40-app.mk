@@ -10,7 +10,7 @@ APP_PYTEST_ARGS ?=
 
 DEFINED_STAGES += app-test
 .PHONY: app-test app-wheelhouse app-image
-app-test: venv debs ## app: pytest against real PostgreSQL/Redis/Celery (JUnit in $(RESULTS)/app)
+app-test: venv debs otelcol ## app: pytest against real PostgreSQL/Redis/Celery + a real OTel collector (JUnit in $(RESULTS)/app)
 	@mkdir -p $(RESULTS)/app
 	@cd $(APP_DIR) && $(PY) -m pytest -q -p no:cacheprovider --junitxml=$(RESULTS)/app/pytest.xml \
 	  -o junit_family=xunit2 $(APP_PYTEST_ARGS)

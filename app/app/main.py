@@ -12,6 +12,7 @@ from app import errors, metrics
 from app.api.main import api_router
 from app.core.config import get_settings
 from app.core.logging import configure_logging
+from app.core.tracing import configure_tracing, instrument_fastapi, shutdown_tracing, tracing_active
 from app.middleware import FaultMiddleware, MetricsMiddleware, RequestIdMiddleware
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.fault_enabled:
         log.warning("fault switch is ON", extra={"fault_error_rate": settings.FAULT_ERROR_RATE,
                                                  "fault_latency_ms": settings.FAULT_LATENCY_MS})
-    log.info("api started", extra={"version": settings.APP_VERSION, "env": settings.APP_ENV})
+    log.info("api started", extra={"version": settings.APP_VERSION, "env": settings.APP_ENV,
+                                   "tracing": tracing_active()})
     yield
+    shutdown_tracing()
 
 
 def create_app() -> FastAPI:
+    configure_tracing(get_settings(), "api")
     app = FastAPI(
         title="Agent Service",
         version=get_settings().APP_VERSION,
@@ -46,4 +50,5 @@ def create_app() -> FastAPI:
     app.add_middleware(FaultMiddleware, settings=get_settings)
     app.add_middleware(MetricsMiddleware, routes=lambda: app.router.routes)
     app.add_middleware(RequestIdMiddleware)
+    instrument_fastapi(app)
     return app

@@ -10,12 +10,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
 from app.agents.providers import FinalStep, HistoryItem, Provider, ToolStep
 from app.agents.registry import AgentSpec
 from app.agents.tools import TOOLS, ToolError, TransientToolError
 from app.metrics import TOOL_INVOCATIONS
 
 log = logging.getLogger(__name__)
+# A no-op tracer unless tracing is on (app.core.tracing): one span per agent step, one per tool call.
+tracer = trace.get_tracer("app.agents")
 
 
 @dataclass
@@ -56,15 +61,20 @@ def run_agent(
         if clock() > deadline:
             result.status, result.error = "timeout", f"time budget of {time_budget_s:g}s exhausted"
             return result
-        proposal = provider.next_step(agent, user_input, history)
-        if isinstance(proposal, FinalStep):
-            result.steps.append({"step": step_no, "type": "final", "ok": proposal.ok, "answer": proposal.answer})
-            result.status = "succeeded" if proposal.ok else "failed"
-            result.answer = proposal.answer
-            result.error = None if proposal.ok else proposal.answer
-            return result
-        assert isinstance(proposal, ToolStep)
-        record = _call_tool(agent, step_no, proposal)
+        with tracer.start_as_current_span(
+            "agent.step", attributes={"agent.name": agent.name, "agent.step": step_no}
+        ) as span:
+            proposal = provider.next_step(agent, user_input, history)
+            if isinstance(proposal, FinalStep):
+                span.set_attribute("agent.step.type", "final")
+                result.steps.append({"step": step_no, "type": "final", "ok": proposal.ok, "answer": proposal.answer})
+                result.status = "succeeded" if proposal.ok else "failed"
+                result.answer = proposal.answer
+                result.error = None if proposal.ok else proposal.answer
+                return result
+            assert isinstance(proposal, ToolStep)
+            span.set_attribute("agent.step.type", "tool")
+            record = _call_tool(agent, step_no, proposal)
         result.tool_calls.append(record)
         result.steps.append({
             "step": step_no, "type": "tool", "tool": record.tool, "arguments": record.arguments,
@@ -81,6 +91,18 @@ def run_agent(
 
 
 def _call_tool(agent: AgentSpec, step_no: int, proposal: ToolStep) -> ToolCallRecord:
+    with tracer.start_as_current_span(
+        f"tool {proposal.tool}",
+        attributes={"tool.name": proposal.tool, "agent.name": agent.name, "agent.step": step_no},
+    ) as span:
+        record = _run_tool(agent, step_no, proposal)
+        span.set_attribute("tool.status", record.status)
+        if record.status != "ok":
+            span.set_status(Status(StatusCode.ERROR, record.error))
+        return record
+
+
+def _run_tool(agent: AgentSpec, step_no: int, proposal: ToolStep) -> ToolCallRecord:
     started_at = datetime.now(UTC)
     start = time.perf_counter()
     output: Any = None

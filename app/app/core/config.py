@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Annotated, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -77,6 +77,13 @@ class Settings(BaseSettings):
 
     PROMETHEUS_MULTIPROC_DIR: str = "/tmp/prometheus"
 
+    # OpenTelemetry tracing (app.core.tracing): off unless TRACING_ENABLED is true.
+    TRACING_ENABLED: bool = False
+    OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None  # default http://localhost:4318 (http) / :4317 (grpc)
+    OTEL_EXPORTER_OTLP_PROTOCOL: Literal["http/protobuf", "grpc"] = "http/protobuf"
+    TRACING_SAMPLER_RATIO: float = Field(1.0, ge=0.0, le=1.0)  # parent-based trace-id ratio
+    OTEL_SERVICE_NAME: str | None = None  # default agent-service-<api|worker|beat>
+
     @field_validator("CELERY_QUEUES", "HTTP_TOOL_ALLOWLIST", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -88,6 +95,16 @@ class Settings(BaseSettings):
         unknown = sorted(set(value) - set(QUEUES))
         if not value or unknown:
             raise ValueError(f"CELERY_QUEUES must be a non-empty subset of {','.join(QUEUES)}; unknown: {unknown}")
+        return value
+
+    @field_validator("OTEL_EXPORTER_OTLP_ENDPOINT")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s):// URL with a host, got {value!r}")
         return value
 
     @field_validator("HTTP_TOOL_ALLOWLIST")
@@ -119,6 +136,11 @@ class Settings(BaseSettings):
     @property
     def fault_enabled(self) -> bool:
         return self.FAULT_ERROR_RATE > 0 or self.FAULT_LATENCY_MS > 0
+
+    @property
+    def otlp_endpoint(self) -> str:
+        default = "http://localhost:4317" if self.OTEL_EXPORTER_OTLP_PROTOCOL == "grpc" else "http://localhost:4318"
+        return self.OTEL_EXPORTER_OTLP_ENDPOINT or default
 
     def database_url(self, db: str | None = None) -> str:
         password = quote(self.POSTGRES_PASSWORD.get_secret_value(), safe="")

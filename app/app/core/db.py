@@ -4,14 +4,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, text
+import sqlalchemy
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings, get_settings
 
 
 def make_engine(settings: Settings, db: str | None = None, **kwargs: object) -> Engine:
-    return create_engine(
+    # Looked up at call time: the SQLAlchemy instrumentation (app.core.tracing) wraps it.
+    return sqlalchemy.create_engine(
         settings.database_url(db),
         pool_pre_ping=True,
         pool_size=5,

@@ -1,4 +1,5 @@
-"""Structured JSON logs: one object per line, with the request id when there is one."""
+"""Structured JSON logs: one object per line, with the request id when there is one, and the
+OpenTelemetry ``trace_id``/``span_id`` when a recorded span is current (tracing on)."""
 from __future__ import annotations
 
 import contextvars
@@ -6,6 +7,8 @@ import json
 import logging
 import sys
 import time
+
+from opentelemetry import trace
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -23,6 +26,10 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            entry["trace_id"] = format(span_context.trace_id, "032x")
+            entry["span_id"] = format(span_context.span_id, "016x")
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

@@ -16,6 +16,7 @@ from app.core.config import QUEUES, get_settings
 from app.core.db import reset_engines
 from app.core.logging import configure_logging
 from app.core.redis import reset_clients
+from app.core.tracing import configure_tracing, shutdown_tracing
 from app.worker import exporter, state
 from app.worker.celery_app import TASK_QUEUES, celery_app
 from app.worker.consumer import ConsumerState
@@ -68,6 +69,8 @@ def _worker_shutdown(**_: Any) -> None:
 
 @signals.worker_process_init.connect
 def _child_init(**_: Any) -> None:
+    # Tracing first: the engines and clients made after it are instrumented.
+    configure_tracing(get_settings(), "worker")
     reset_engines()
     reset_clients()
 
@@ -75,6 +78,12 @@ def _child_init(**_: Any) -> None:
 @signals.worker_process_shutdown.connect
 def _child_shutdown(pid: int | None = None, **_: Any) -> None:
     metrics.mark_process_dead(pid or os.getpid())
+    shutdown_tracing()
+
+
+@signals.beat_init.connect
+def _beat_init(**_: Any) -> None:
+    configure_tracing(get_settings(), "beat")
 
 
 @signals.task_prerun.connect

@@ -1,0 +1,9 @@
+# Tracing (issue 10): the OpenTelemetry Collector distribution of tracing/otelcol/builder.yaml,
+# built through the collector's builder from the Go module proxy into $(BIN_DIR). The app's
+# trace test (app/tests/test_tracing.py) runs it on loopback; versions in versions.env.
+OTELCOL := $(BIN_DIR)/otelcol-agent-service
+
+.PHONY: otelcol
+otelcol: ## tracing: build the OpenTelemetry Collector (builder, Go module proxy) into $(BIN_DIR)
+	@OTELCOL_BUILDER_VERSION=$(OTELCOL_BUILDER_VERSION) OTELCOL_VERSION=$(OTELCOL_VERSION) \
+	  bash $(ROOT)/tracing/build-otelcol.sh
