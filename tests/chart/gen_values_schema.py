@@ -404,6 +404,19 @@ def schema() -> dict:
                     )
                 }
             ),
+            # tracing (issue 10): OTLP to a collector; an endpoint is required when enabled
+            "tracing": obj(
+                {
+                    "enabled": BOOL,
+                    "endpoint": {"type": "string", "pattern": r"^(https?://[^\s/:]+(:[0-9]{1,5})?(/\S*)?)?$"},
+                    "protocol": {"type": "string", "enum": ["http/protobuf", "grpc"]},
+                    "samplerRatio": {"type": "number", "minimum": 0, "maximum": 1},
+                },
+                **{
+                    "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+                    "then": {"properties": {"endpoint": {"minLength": 1}}},
+                },
+            ),
             "networkPolicy": obj(
                 {
                     "enabled": BOOL,

@@ -196,6 +196,12 @@ FAULT_ERROR_RATE: {{ .Values.config.faultErrorRate | quote }}
 FAULT_LATENCY_MS: {{ .Values.config.faultLatencyMs | quote }}
 CELERY_TASK_TIME_LIMIT: {{ .Values.worker.taskTimeLimit | quote }}
 CELERY_TASK_SOFT_TIME_LIMIT: {{ .Values.worker.taskSoftTimeLimit | quote }}
+{{- if .Values.tracing.enabled }}
+TRACING_ENABLED: "true"
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ .Values.tracing.endpoint | quote }}
+OTEL_EXPORTER_OTLP_PROTOCOL: {{ .Values.tracing.protocol | quote }}
+TRACING_SAMPLER_RATIO: {{ .Values.tracing.samplerRatio | quote }}
+{{- end }}
 {{- range $k, $v := .Values.config.extra }}
 {{ $k }}: {{ $v | quote }}
 {{- end }}
@@ -532,6 +538,17 @@ automountServiceAccountToken: false
 securityContext:
   {{- . | nindent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/* the TCP port of tracing.endpoint (explicit, else 443 for https, 80 for http) */}}
+{{- define "agent-service.tracing.port" -}}
+{{- $url := urlParse .Values.tracing.endpoint -}}
+{{- $hostPort := splitList ":" $url.host -}}
+{{- if gt (len $hostPort) 1 -}}
+{{- last $hostPort -}}
+{{- else -}}
+{{- ternary 443 80 (eq $url.scheme "https") -}}
+{{- end -}}
 {{- end -}}
 
 {{/* a NetworkPolicy peer from {namespaceSelector, podSelector} */}}
