@@ -32,4 +32,4 @@ monitoring-live-test: venv debs collection cluster monitoring-crds monitoring-im
 	@KUBECONFIG=$(KUBECONFIG_TESTBED) APP_IMAGE_TAG=$(APP_IMAGE_TAG) $(MONITORING_PYTEST) --junitxml=$(RESULTS)/monitoring/live.xml tests/monitoring -m live
 
 DEFINED_STAGES += monitoring-test
-monitoring-test: monitoring-offline-test ## every monitoring check registered so far (see monitoring/README.md)
+monitoring-test: monitoring-offline-test monitoring-live-test ## offline checks, then the stack on the test bed (see monitoring/README.md)
