@@ -10,6 +10,7 @@ to bench/results/faults.json and faults.md at the end of the session (merged by 
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -376,10 +377,19 @@ class Helpers:
 def helpers():
     if not Path(KUBECONFIG).exists():
         pytest.fail(f"no test bed: {KUBECONFIG} missing (make cluster)")
+    # one fault-matrix session at a time: a second one would kill this one's helpers and
+    # deploy into the same namespace mid-case
+    WORK.mkdir(parents=True, exist_ok=True)
+    lock = open(WORK / "session.lock", "w")  # noqa: SIM115 - held for the session
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pytest.fail(f"another fault-matrix session is running ({WORK / 'session.lock'} is locked)")
     h = Helpers()
     h.start()
     yield h
     h.stop_all()
+    lock.close()
 
 
 def _baseline_ok():
