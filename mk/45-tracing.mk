@@ -7,3 +7,11 @@ OTELCOL := $(BIN_DIR)/otelcol-agent-service
 otelcol: ## tracing: build the OpenTelemetry Collector (builder, Go module proxy) into $(BIN_DIR)
 	@OTELCOL_BUILDER_VERSION=$(OTELCOL_BUILDER_VERSION) OTELCOL_VERSION=$(OTELCOL_VERSION) \
 	  bash $(ROOT)/tracing/build-otelcol.sh
+
+OTELCOL_IMAGE ?= localhost/testbed/otelcol:$(OTELCOL_VERSION:v%=%)
+
+.PHONY: otelcol-image
+otelcol-image: otelcol ## tracing: the collector as an image for the test bed (tracing/otelcol/Dockerfile)
+	@ctx=$$(mktemp -d) && trap 'rm -rf "$$ctx"' EXIT \
+	  && cp $(OTELCOL) $(ROOT)/tracing/otelcol/Dockerfile $(ROOT)/tracing/otelcol/config.yaml "$$ctx"/ \
+	  && bash $(ROOT)/testbed/images/build.sh $(OTELCOL_IMAGE) "$$ctx"
