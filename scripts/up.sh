@@ -31,6 +31,10 @@ export K8S_AUTH_KUBECONFIG="$KUBECONFIG" ANSIBLE_LOCALHOST_WARNING=false
 reports=$root/.cache/up/reports
 
 start=$(date +%s)
+ns=$(python3 -c 'import yaml; print(yaml.safe_load(open("inventories/dev/group_vars/agent_service/main.yml"))["release_namespace"])')
+# the dev exporters of the monitoring stack live in the app's namespace; the deploy adds its
+# Pod Security labels later
+kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns"
 echo ">> up: monitoring stack"
 ansible-playbook -i inventories/dev agent_service.platform.monitoring "${extra_monitoring[@]}" \
   -e "monitoring_stack_operator_crds_dir=$MONITORING_CRDS_DIR" -e "monitoring_stack_kubeconfig=$KUBECONFIG"
@@ -51,7 +55,6 @@ ansible-playbook -i inventories/dev agent_service.platform.deploy \
   -e "release_backup_dir=$root/.cache/up/backups"
 echo ">> up: done in $(( $(date +%s) - start ))s"
 
-ns=$(python3 -c 'import yaml; print(yaml.safe_load(open("inventories/dev/group_vars/agent_service/main.yml"))["release_namespace"])')
 report=$(ls -t "$reports"/*.md 2>/dev/null | head -n1 || true)
 cat <<MSG
 
