@@ -327,7 +327,13 @@ def schema() -> dict:
                 {"create": BOOL, "name": STR, "annotations": STRMAP, "automountServiceAccountToken": BOOL}
             ),
             "rbac": obj({"create": BOOL, "rules": {"type": "array", "items": OBJ}}),
-            "api": component({"service": SERVICE}),
+            # the API Service selects by traffic group, so a canary can join it (roles/release canary)
+            "api": component(
+                {
+                    "service": obj({**SERVICE["properties"], "selectBy": {"enum": ["traffic", "release"]}}),
+                    "trafficGroup": {"type": "string", "maxLength": 63, "pattern": r"^$|" + DNS_LABEL},
+                }
+            ),
             "worker": component(WORKER_EXTRA),
             "beat": beat,
             "flower": component({"service": SERVICE}),

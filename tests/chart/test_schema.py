@@ -15,6 +15,8 @@ HERE = Path(__file__).resolve().parent
 # (id, values override, substrings the error must contain)
 NEGATIVE = [
     ("negative-replicas", {"api": {"replicaCount": -1}}, ["/api/replicaCount", "minimum"]),
+    ("service-select-by-unknown", {"api": {"service": {"selectBy": "pods"}}}, ["/api/service/selectBy"]),
+    ("traffic-group-not-dns", {"api": {"trafficGroup": "Main_Release"}}, ["/api/trafficGroup"]),
     ("beat-more-than-one", {"beat": {"replicaCount": 2}}, ["/beat/replicaCount", "maximum: got 2, want 1"]),
     (
         "beat-autoscaling",

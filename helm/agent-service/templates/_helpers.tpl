@@ -101,6 +101,22 @@ agent-service.io/worker-pool: {{ .pool }}
 {{- end }}
 {{- end -}}
 
+{{/* the API pods' traffic group: api.trafficGroup, else this release's fullname */}}
+{{- define "agent-service.api.trafficGroup" -}}
+{{- default (include "agent-service.fullname" .) .Values.api.trafficGroup | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* selector of the API Service: by traffic group (default) or by this release only */}}
+{{- define "agent-service.api.serviceSelector" -}}
+{{- if eq .Values.api.service.selectBy "release" -}}
+{{ include "agent-service.component.selectorLabels" (dict "context" . "component" "api") }}
+{{- else -}}
+app.kubernetes.io/name: {{ include "agent-service.name" . }}
+app.kubernetes.io/component: api
+agent-service.io/traffic: {{ include "agent-service.api.trafficGroup" . }}
+{{- end -}}
+{{- end -}}
+
 {{/* pod labels of a bundled dependency (redis, postgresql): dict "context" $ "component" <name>
 "image" <its image dict>. No app version and no chart version, so that an upgrade or a
 rollback of the app does not restart the broker and the database. */}}
@@ -352,6 +368,9 @@ dict
 metadata:
   labels:
     {{- include "agent-service.component.labels" $sel | nindent 4 }}
+    {{- if eq .component "api" }}
+    agent-service.io/traffic: {{ include "agent-service.api.trafficGroup" $ }}
+    {{- end }}
     {{- with $c.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
