@@ -203,7 +203,11 @@ def app(stack):
     assert proc.returncode == 0, proc.stderr + kubectl("-n", APP_NS, "get", "pods,events", check=False).stdout
     REPORT["app_install_seconds"] = round(time.monotonic() - start, 1)
     svc = kget("service", "-n", APP_NS, RELEASE)
-    return {"api": f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"}
+    yield {"api": f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"}
+    # the app was only the target of the checks: free the test bed for the next stages
+    # (the monitoring stack stays, as after `make up`); MONITORING_LIVE_KEEP=1 keeps it
+    if os.environ.get("MONITORING_LIVE_KEEP") != "1":
+        kubectl("delete", "namespace", APP_NS, "--wait=false", check=False)
 
 
 def prom_query(stack, expr: str) -> list:
