@@ -52,6 +52,7 @@ echo ">> up: deploy (dev) of localhost/agent-service:$APP_IMAGE_TAG"
 ansible-playbook -i inventories/dev agent_service.platform.deploy \
   -e "release_version=$APP_IMAGE_TAG" -e "release_kubeconfig=$KUBECONFIG" \
   -e "release_prometheus_url=http://127.0.0.1:$port" -e "release_report_dir=$reports" \
+  -e @"$root/testbed/up-deploy-vars.yml" \
   -e "release_backup_dir=$root/.cache/up/backups"
 echo ">> up: done in $(( $(date +%s) - start ))s"
 
