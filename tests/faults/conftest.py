@@ -266,23 +266,42 @@ def start_playbook(label, extra=None, playbook="deploy"):
     return proc
 
 
-def kill_session(proc, sig=signal.SIGKILL):
-    """Kill every process of the playbook's session (ansible-playbook, its workers, the module's helm)."""
-    victims = []
+def _tree(root):
+    """root's session members and all its descendants (helm started by the module may leave the session)."""
+    parent, sid = {}, {}
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                if os.getsid(int(d.name)) == proc.pid:
-                    victims.append(int(d.name))
-            except OSError:
+                stat = (d / "stat").read_text()
+                fields = stat[stat.rindex(")") + 2:].split()
+                parent[int(d.name)], sid[int(d.name)] = int(fields[1]), int(fields[3])
+            except (OSError, ValueError, IndexError):
                 pass
-    for pid in victims:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
+    found = {p for p, s in sid.items() if s == root} | {root}
+    grew = True
+    while grew:
+        new = {p for p, pp in parent.items() if pp in found and p not in found}
+        found |= new
+        grew = bool(new)
+    return found
+
+
+def kill_session(proc, sig=signal.SIGKILL):
+    """Kill the playbook and everything it started (ansible-playbook, its workers, the module's helm)."""
+    victims = set()
+    for _ in range(3):  # a process may fork while we look
+        for pid in _tree(proc.pid) - victims:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+            victims.add(pid)
+        time.sleep(0.2)
     proc.wait(timeout=30)
-    return victims
+    survivors = [p for p in victims if Path(f"/proc/{p}").exists()
+                 and Path(f"/proc/{p}/stat").read_text().split(") ")[-1][:1] != "Z"]
+    assert not survivors, f"processes of the killed playbook survived: {survivors}"
+    return sorted(victims)
 
 
 def _latest_report():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from conftest import (
@@ -193,8 +194,9 @@ def test_playbook_killed_mid_upgrade(baseline, record):
         assert status == "pending-upgrade", f"never saw pending-upgrade (last {status}, rc {proc.poll()})"
         time.sleep(2)
     finally:
-        kill_session(proc)
+        killed = kill_session(proc)
         proc.log.close()
+    assert any(Path(f"/proc/{p}").exists() is False for p in killed)
     time.sleep(2)
     left = json.loads(helm("status", RELEASE, "-n", NS, "-o", "json").stdout)["info"]["status"]
     assert left == "pending-upgrade", left
