@@ -64,7 +64,7 @@ The Agent Service runs in namespace '$ns'. To reach it:
   kubectl -n $ns port-forward svc/agent-service 8000:80              # API:          http://127.0.0.1:8000/docs
   kubectl -n monitoring port-forward svc/prometheus-operated 9090    # Prometheus:   http://127.0.0.1:9090
   kubectl -n monitoring port-forward svc/alertmanager-operated 9093  # Alertmanager: http://127.0.0.1:9093
-  Grafana: no offline image here (see README, "Monitoring"); the dashboards ship as ConfigMaps
+  Grafana: no offline image here (README, "Air-gapped use"); the dashboards ship as ConfigMaps
   labelled grafana_dashboard=1, which a Grafana sidecar picks up (kube_prometheus_stack mode).
 Deployment report: ${report:-<none found in $reports>}
 MSG
