@@ -464,7 +464,9 @@ def record(request):
     rep = getattr(request.node, "rep_call", None)
     row["outcome"] = "passed" if rep is not None and rep.passed else "failed"
     if rep is not None and rep.failed:
-        row["error"] = str(rep.longrepr).splitlines()[-1][:300] if rep.longrepr else ""
+        lines = str(rep.longrepr).splitlines() if rep.longrepr else []
+        errs = [ln[4:] for ln in lines if ln.startswith("E   ")]
+        row["error"] = (errs[0] if errs else (lines[-1] if lines else ""))[:300]
     _ROWS[row["case"]] = row
 
 
