@@ -21,7 +21,8 @@ faults: venv collection helm-diff cluster app-image chart-images faults-images #
 	@KUBECONFIG=$(FAULTS_KUBECONFIG) FAULTS_BASE_VERSION=$(FAULTS_BASE_VERSION) \
 	  FAULTS_BAD_VERSION=$(FAULTS_BAD_VERSION) $(PY) -m pytest -v -p no:cacheprovider tests/faults \
 	  $(if $(FAULTS_K),-k "$(FAULTS_K)") --junitxml=$(RESULTS)/faults/faults.xml; rc=$$?; \
-	[ -n "$(FAULTS_KEEP)" ] || $(MAKE) -s faults-clean; exit $$rc
+	[ -n "$(FAULTS_KEEP)" ] || KUBECONFIG=$(FAULTS_KUBECONFIG) kubectl delete namespace faults --ignore-not-found \
+	  --wait=false; exit $$rc
 
 faults-clean: ## remove the fault matrix's namespace
 	@KUBECONFIG=$(FAULTS_KUBECONFIG) kubectl delete namespace faults --ignore-not-found --wait=false
