@@ -230,3 +230,17 @@ def test_dev_schedules_on_one_node():
         assert "requiredDuringSchedulingIgnoredDuringExecution" not in anti, m["metadata"]["name"]
         for tsc in t["spec"].get("topologySpreadConstraints", []):
             assert tsc["whenUnsatisfiable"] == "ScheduleAnyway", m["metadata"]["name"]
+
+
+def test_app_version_change_does_not_touch_redis_or_postgresql():
+    """An upgrade or rollback of the app must not restart the bundled broker and database: their
+    pod templates (labels, checksum annotations, spec) are the same for two app versions."""
+    def dependency_templates(tag):
+        return {m["metadata"]["name"]: m["spec"]["template"]
+                for m in render_env("dev", "--set", f"image.tag={tag}", "--set", "secrets.postgresPassword=p",
+                                    "--set", "secrets.redisPassword=r")
+                if m["kind"] == "StatefulSet"}
+
+    old, new = dependency_templates("1.0.0"), dependency_templates("2.0.0")
+    assert len(old) == 2, old.keys()
+    assert old == new
