@@ -150,6 +150,19 @@ def start(name: str, argv: list[str], env: dict | None = None) -> None:
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True, env=full_env, close_fds=True)
     (PIDS / f"{name}.pid").write_text(str(proc.pid))
+    STARTED[name] = proc
+
+
+# the processes this run started, so that an early exit can report its status
+STARTED: dict[str, subprocess.Popen] = {}
+
+
+def exit_status(name: str) -> str:
+    proc = STARTED.get(name)
+    code = proc.poll() if proc else None
+    if code is None:
+        return "exit status unknown"
+    return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
 
 def log_tail(name: str, lines: int = 25) -> str:
@@ -168,7 +181,7 @@ def wait_for(what: str, check, timeout: float, component: str | None = None, int
         except Exception:  # noqa: BLE001 - any failure of a probe means "not yet"
             pass
         if component and pid_of(component) is None:
-            raise TestbedError(f"{component} exited while waiting for {what}; "
+            raise TestbedError(f"{component} exited ({exit_status(component)}) while waiting for {what}; "
                                f"last lines of {LOGS / (component + '.log')}:\n{log_tail(component)}")
         time.sleep(interval)
     hint = f"; last lines of {LOGS / (component + '.log')}:\n{log_tail(component)}" if component else ""
@@ -573,7 +586,13 @@ def up(args) -> int:
 
     start("etcd", argv["etcd"])
     start("containerd", argv["containerd"])
-    wait_for("etcd", lambda: http_ok("http://127.0.0.1:2379/health"), 30, "etcd")
+    try:
+        wait_for("etcd", lambda: http_ok("http://127.0.0.1:2379/health"), 30, "etcd")
+    except TestbedError as exc:
+        # seen once right after a killed session (etcd gone with no message): one more try
+        say(f"etcd did not come up ({exc}); starting it once more")
+        start("etcd", argv["etcd"])
+        wait_for("etcd", lambda: http_ok("http://127.0.0.1:2379/health"), 30, "etcd")
     start("kube-apiserver", argv["kube-apiserver"])
     say("etcd up; API server starting")
 
