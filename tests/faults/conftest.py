@@ -227,6 +227,7 @@ def _reports():
 
 
 def _report_after(before):
+    """The newest release report written since `before` (a set of report paths), or None."""
     new = sorted(_reports() - before, key=lambda p: p.stat().st_mtime)
     new = [p for p in new if "values" not in p.name]
     for p in reversed(new):
@@ -305,15 +306,20 @@ def kill_session(proc, sig=signal.SIGKILL):
 
 
 def _latest_report():
-    new = sorted(_reports(), key=lambda p: p.stat().st_mtime)
-    for p in reversed(new):
-        try:
-            data = json.loads(p.read_text())
-        except ValueError:
-            continue
-        if isinstance(data, dict) and "verdict" in data:
-            return data
-    return None
+    return _report_after(set())
+
+
+def wait_for_helm_status(proc, wanted="pending-upgrade", timeout=400):
+    """Poll `helm status` while `proc` runs until the release reaches `wanted`; fail otherwise."""
+    status, deadline = None, time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        res = helm("status", RELEASE, "-n", NS, "-o", "json", check=False)
+        if res.returncode == 0:
+            status = json.loads(res.stdout)["info"]["status"]
+            if status == wanted:
+                return status
+        time.sleep(0.5)
+    raise AssertionError(f"never saw {wanted} (last {status}, rc {proc.poll()})")
 
 
 # ----------------------------------------------------------------------------- fixtures

@@ -22,6 +22,7 @@ from conftest import (
     kubectl,
     run_playbook,
     start_playbook,
+    wait_for_helm_status,
     wait_invocations,
     wait_ready,
 )
@@ -181,17 +182,8 @@ def test_playbook_killed_mid_upgrade(baseline, record):
     proc = start_playbook("killed", {"release_version": BASE_VERSION,
                                      "release_extra_values": {"config": {"logLevel": "INFO"},
                                                               "api": {"podAnnotations": {"faults/run": "killed"}}}})
-    status = None
     try:
-        deadline = time.monotonic() + 400
-        while proc.poll() is None and time.monotonic() < deadline:
-            res = helm("status", RELEASE, "-n", NS, "-o", "json", check=False)
-            if res.returncode == 0:
-                status = json.loads(res.stdout)["info"]["status"]
-                if status == "pending-upgrade":
-                    break
-            time.sleep(0.5)
-        assert status == "pending-upgrade", f"never saw pending-upgrade (last {status}, rc {proc.poll()})"
+        wait_for_helm_status(proc, "pending-upgrade")
         time.sleep(2)
     finally:
         killed = kill_session(proc)

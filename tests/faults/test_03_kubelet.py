@@ -1,21 +1,18 @@
 """The test bed's kubelet killed and restarted while the deploy playbook waits for a rollout."""
 from __future__ import annotations
 
-import json
 import time
 
 from conftest import (
     BASE_VERSION,
-    NS,
-    RELEASE,
     assert_history_consistent,
     count_rows,
-    helm,
     helm_values,
     invoke,
     kill_session,
     restart_kubelet,
     start_playbook,
+    wait_for_helm_status,
     wait_invocations,
     wait_ready,
 )
@@ -29,15 +26,7 @@ def test_kubelet_restart_during_rollout(baseline, record):
     proc = start_playbook("kubelet", {"release_version": BASE_VERSION, "release_analysis_enabled": False,
                                       "release_extra_values": {"config": {"logLevel": "WARNING"}}})
     try:
-        status, deadline = None, time.monotonic() + 400
-        while proc.poll() is None and time.monotonic() < deadline:
-            res = helm("status", RELEASE, "-n", NS, "-o", "json", check=False)
-            if res.returncode == 0:
-                status = json.loads(res.stdout)["info"]["status"]
-                if status == "pending-upgrade":
-                    break
-            time.sleep(0.5)
-        assert status == "pending-upgrade", f"never saw the upgrade start (last {status}, rc {proc.poll()})"
+        wait_for_helm_status(proc, "pending-upgrade")
         time.sleep(3)
         kubelet_s = restart_kubelet()
         proc.wait(timeout=900)
