@@ -5,9 +5,10 @@
 
 # Every test listens on fixed loopback ports in 58000-59999 (app 58xxx, collection and
 # monitoring 59xxx). That range lies inside Linux's ephemeral range (32768-60999), so a
-# long-lived outgoing connection of the test bed (apiserver -> etcd, kubelet -> apiserver) could take one of them first and a test
-# would fail with EADDRINUSE. Reserving the range keeps the kernel from handing it out; it must
-# happen before the test bed starts. Needs root; without it, a warning.
+# long-lived outgoing connection of the test bed (apiserver -> etcd, kubelet -> apiserver)
+# could take one of them first and a test would fail with EADDRINUSE. Reserving the range
+# keeps the kernel from handing it out; it must happen before the test bed starts. Needs
+# root; without it, a warning.
 TEST_PORTS ?= 58000-59999
 test-ports: ## keep the tests' fixed ports out of the kernel's ephemeral range
 	@cur=$$(cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null); \

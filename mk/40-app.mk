@@ -36,6 +36,12 @@ app-image: app-wheelhouse ## app: build localhost/agent-service:<tag> (offline, 
 	     fi
 	@echo ">> app: built $(APP_IMAGE)"
 
+# $(call app-image-as,IMAGE,VERSIONS): tag IMAGE as localhost/agent-service:<version> for each
+# version and import the tags into the test bed (the e2e scenarios, benches and fault matrix
+# deploy the same build under several release versions)
+app-image-as = for v in $(2); do docker tag $(1) localhost/agent-service:$$v; done \
+  && bash $(ROOT)/testbed/images/import.sh $(addprefix localhost/agent-service:,$(2))
+
 .PHONY: app-image-smoke
 app-image-smoke: venv ## app: run the built image as the chart does (migrate, api, worker) and check it
 	@$(PY) $(APP_DIR)/scripts/image_smoke.py $(APP_IMAGE)

@@ -32,5 +32,4 @@ e2e-scenario: e2e-prereqs ## one scenario: make e2e-scenario S=rollback (E2E_KEE
 E2E_VERSIONS := 1.0.0 2.0.0 3.0.0 3.0.1
 .PHONY: e2e-images
 e2e-images: app-image ## the app image under the versions the scenarios and benches deploy, in the test bed
-	@for v in $(E2E_VERSIONS); do docker tag $(E2E_APP_IMAGE) localhost/agent-service:$$v; done
-	@bash $(ROOT)/testbed/images/import.sh $(addprefix localhost/agent-service:,$(E2E_VERSIONS))
+	@$(call app-image-as,$(E2E_APP_IMAGE),$(E2E_VERSIONS))

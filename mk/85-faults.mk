@@ -12,9 +12,7 @@ FAULTS_KUBECONFIG = $${KUBECONFIG:-$(KUBECONFIG_TESTBED)}
 
 .PHONY: faults faults-images faults-clean
 faults-images: app-image cluster ## tag the app image as the fault matrix's two versions and import them
-	@for v in $(FAULTS_BASE_VERSION) $(FAULTS_BAD_VERSION); do docker tag $(APP_IMAGE) localhost/agent-service:$$v; done
-	@bash $(ROOT)/testbed/images/import.sh localhost/agent-service:$(FAULTS_BASE_VERSION) \
-	  localhost/agent-service:$(FAULTS_BAD_VERSION)
+	@$(call app-image-as,$(APP_IMAGE),$(FAULTS_BASE_VERSION) $(FAULTS_BAD_VERSION))
 
 faults: venv collection helm-diff cluster app-image chart-images faults-images ## fault matrix on the test bed (tests/faults)
 	@mkdir -p $(RESULTS)/faults

@@ -12,8 +12,7 @@ bench: semver-bench api-bench release-bench testbed-bench ## P1-P6 into bench/re
 api-bench: venv debs ## P4: the API's /health and enqueue latency vs a bare uvicorn app
 	@$(PY) bench/api_bench.py
 
-release-bench: e2e-prereqs ## P1, P2, P5 on the test bed: pipeline vs bare helm, rollback time, no-change re-run
-	@$(MAKE) -s e2e-images
+release-bench: e2e-prereqs e2e-images ## P1, P2, P5 on the test bed: pipeline vs bare helm, rollback time, no-change re-run
 	@KUBECONFIG=$(E2E_KUBECONFIG) $(PY) bench/release_bench.py
 
 testbed-bench: venv cluster ## P6: make cluster (warm) x3, the last make test, the cold build

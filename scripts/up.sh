@@ -14,11 +14,12 @@ cd "$root"
 : "${APP_IMAGE_TAG:?APP_IMAGE_TAG must be set (make up sets it)}" "${MONITORING_CRDS_DIR:?MONITORING_CRDS_DIR must be set (make up sets it)}"
 state=$root/.cache/up
 mkdir -p "$state"
+ns=$(python3 -c 'import yaml; print(yaml.safe_load(open("inventories/dev/group_vars/agent_service/main.yml"))["release_namespace"])')
 extra_monitoring=()
 if [ -n "${KUBECONFIG:-}" ] && [ "$KUBECONFIG" != "$root/.testbed/kubeconfig" ] \
    && kubectl --kubeconfig "$KUBECONFIG" --request-timeout=5s get --raw /readyz >/dev/null 2>&1; then
   echo ">> up: using the cluster named by KUBECONFIG=$KUBECONFIG"
-  extra_monitoring=(-e monitoring_stack_app_namespace=dev -e monitoring_stack_dev_exporters_enabled=true)
+  extra_monitoring=(-e monitoring_stack_dev_exporters_enabled=true)
 else
   [ -n "${KUBECONFIG:-}" ] && [ "$KUBECONFIG" != "$root/.testbed/kubeconfig" ] \
     && echo ">> up: KUBECONFIG=$KUBECONFIG does not answer; starting the local test bed instead"
@@ -28,15 +29,14 @@ else
 fi
 echo "$KUBECONFIG" > "$state/kubeconfig"     # scripts/down.sh cleans up there
 export K8S_AUTH_KUBECONFIG="$KUBECONFIG" ANSIBLE_LOCALHOST_WARNING=false
-reports=$root/.cache/up/reports
+reports=$state/reports
 
 start=$(date +%s)
-ns=$(python3 -c 'import yaml; print(yaml.safe_load(open("inventories/dev/group_vars/agent_service/main.yml"))["release_namespace"])')
 # the dev exporters of the monitoring stack live in the app's namespace; the deploy adds its
 # Pod Security labels later
 kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns"
 echo ">> up: monitoring stack"
-ansible-playbook -i inventories/dev agent_service.platform.monitoring "${extra_monitoring[@]}" \
+ansible-playbook -i inventories/dev agent_service.platform.monitoring "${extra_monitoring[@]}" -e "monitoring_stack_app_namespace=$ns" \
   -e "monitoring_stack_operator_crds_dir=$MONITORING_CRDS_DIR" -e "monitoring_stack_kubeconfig=$KUBECONFIG"
 
 # The analysis queries Prometheus from this machine: a port-forward for the deploy's duration.

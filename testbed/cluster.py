@@ -140,6 +140,10 @@ def pid_of(name: str) -> int | None:
     return pid if f"/{name}" in cmd or f"{name} " in cmd else None
 
 
+# the processes this run started, so that an early exit can report its status
+STARTED: dict[str, subprocess.Popen] = {}
+
+
 def start(name: str, argv: list[str], env: dict | None = None) -> None:
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{name}.log", "wb")
@@ -151,10 +155,6 @@ def start(name: str, argv: list[str], env: dict | None = None) -> None:
                             start_new_session=True, env=full_env, close_fds=True)
     (PIDS / f"{name}.pid").write_text(str(proc.pid))
     STARTED[name] = proc
-
-
-# the processes this run started, so that an early exit can report its status
-STARTED: dict[str, subprocess.Popen] = {}
 
 
 def exit_status(name: str) -> str:
