@@ -19,6 +19,16 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 
+# ANSI colour sequences, then what XML 1.0 cannot hold (C0 controls but tab/newline/CR)
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text safe inside an XML element: colour codes and control characters removed."""
+    return escape(NOT_XML.sub("", ANSI.sub("", text)))
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 4 or "--" not in argv:
         print(__doc__, file=sys.stderr)
@@ -37,8 +47,7 @@ def main(argv: list[str]) -> int:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
     failure = ""
     if proc.returncode != 0:
-        tail = proc.stdout[-4000:]
-        failure = f'<failure message="rc={proc.returncode}">{escape(tail)}</failure>'
+        failure = f'<failure message="rc={proc.returncode}">{xml_text(proc.stdout[-20000:])}</failure>'
     xml = (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         f'<testsuite name={quoteattr(suite)} tests="1" failures="{int(bool(failure))}">'

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -30,6 +31,17 @@ def allowed_skips() -> list[str]:
     return [ln for ln in lines if ln]
 
 
+# lines of a failure's text that say what went wrong (Ansible, pytest, molecule, make)
+CAUSE = re.compile(r"fatal:|FAILED!|failed: \[|ERROR|Error|assert|Traceback|msg\"?:|CRITICAL|E  ")
+
+
+def excerpt(text: str, limit: int = 8, width: int = 300) -> list[str]:
+    """The last lines of a failure that name a cause, so a CI log tail shows why."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    causes = [ln for ln in lines if CAUSE.search(ln)] or lines[-3:]
+    return ["    | " + (ln if len(ln) <= width else ln[:width] + " ...") for ln in causes[-limit:]]
+
+
 def count(results: Path, allow: list[str]) -> tuple[int, int, list[str]]:
     passed = failed = 0
     notes: list[str] = []
@@ -42,9 +54,13 @@ def count(results: Path, allow: list[str]) -> tuple[int, int, list[str]]:
             continue
         for case in tree.iter("testcase"):
             ident = f"{case.get('classname', '')}::{case.get('name', '')}"
-            if case.find("failure") is not None or case.find("error") is not None:
+            bad = case.find("failure")
+            if bad is None:
+                bad = case.find("error")
+            if bad is not None:
                 failed += 1
                 notes.append(f"FAILED {ident}")
+                notes.extend(excerpt(f"{bad.get('message', '')}\n{bad.text or ''}"))
             elif (skip := case.find("skipped")) is not None:
                 reason = skip.get("message", "") or (skip.text or "")
                 if any(a in ident for a in allow):
