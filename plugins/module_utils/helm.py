@@ -247,14 +247,20 @@ def rollback_args(runner, release, namespace, target, options):
     return args
 
 
-def run_rollback(runner, params, check_mode=False):
-    """Plan, then (unless check mode) run `helm rollback`; return the module result."""
+def run_rollback(runner, params, check_mode=False, mark_stuck=None):
+    """Plan, then (unless check mode) run `helm rollback`; return the module result.
+
+    ``mark_stuck(revision, reason)``, when given, is called after a rollback away from a
+    pending-* revision to mark that revision failed in helm's storage (helm_storage.py);
+    its answer is returned as ``marked_failed``.
+    """
     runner.validate_version()
     release, namespace = params["release_name"], params["release_namespace"]
     before = runner.history(release, namespace)
     plan = plan_rollback(before, params.get("revision"))
     args = rollback_args(runner, release, namespace, plan.target, params)
     result = dict(changed=plan.changed, plan=plan.as_dict(), release_name=release, release_namespace=namespace,
+                  marked_failed={},
                   rolled_back_from=plan.current, rolled_back_to=plan.target, command=runner.command(args),
                   stdout="", stderr="", revision=plan.current, status=plan.current_status,
                   helm_version=_dotted(runner.version()))
@@ -269,4 +275,8 @@ def run_rollback(runner, params, check_mode=False):
     if result["status"] != "deployed":
         raise HelmError(f"rollback to {plan.target} finished but revision {result['revision']} is {result['status']}",
                         stdout=out, stderr=err, command=result["command"])
+    if mark_stuck is not None and plan.current_status in PENDING_STATES:
+        result["marked_failed"] = mark_stuck(plan.current, f"{plan.current_status} when its helm process stopped; "
+                                             f"marked failed after the rollback to {plan.target} "
+                                             f"(revision {result['revision']})")
     return result

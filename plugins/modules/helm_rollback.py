@@ -23,6 +23,7 @@ description:
     C(--wait=watcher)).
 requirements:
   - helm >= 3.8.0 (Helm 3 or Helm 4) on the host that runs the module
+  - the kubernetes Python library, for O(mark_stuck_failed)
 options:
   release_name:
     description: Name of the Helm release.
@@ -65,6 +66,22 @@ options:
   history_max:
     description: Maximum number of revisions helm keeps for the release.
     type: int
+  mark_stuck_failed:
+    description:
+      - After a rollback away from a revision stuck in C(pending-install), C(pending-upgrade) or
+        C(pending-rollback) (its helm process was killed), mark that revision C(failed) in helm's storage, the
+        way helm marks an upgrade that failed, so that C(helm history) has no pending revision left.
+      - Needs the C(kubernetes) Python library (a dependency of kubernetes.core) and, for the module's
+        credentials, C(get) and C(patch) on the release's Secrets (or ConfigMaps).
+      - The write carries the record's resourceVersion, so it is refused when helm changed the record meanwhile.
+    type: bool
+    default: true
+  storage_driver:
+    description:
+      - Where helm keeps the release records, as helm's E(HELM_DRIVER). Only used by O(mark_stuck_failed).
+    type: str
+    choices: [secret, configmap]
+    default: secret
   binary_path:
     description: Path of the helm binary; by default C(helm) is looked up in PATH.
     type: path
@@ -163,6 +180,16 @@ status:
   returned: always
   type: str
   sample: deployed
+marked_failed:
+  description: The stuck revision marked failed by O(mark_stuck_failed); empty when there was none.
+  returned: always
+  type: dict
+  sample:
+    revision: 5
+    record: sh.helm.release.v1.agent-service.v5
+    status_before: pending-upgrade
+    status: failed
+    description: pending-upgrade when its helm process stopped; marked failed after the rollback to 4 (revision 6)
 plan:
   description: The decision, made from C(helm history) before anything changed.
   returned: always
@@ -229,6 +256,17 @@ from ansible_collections.agent_service.platform.plugins.module_utils.helm import
     auth_env,
     run_rollback,
 )
+from ansible_collections.agent_service.platform.plugins.module_utils.helm_storage import (  # noqa: E402
+    KubernetesRecordStore,
+    mark_stuck_revision,
+)
+
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    HAS_KUBERNETES = True
+except ImportError:
+    HAS_KUBERNETES = False
 
 
 def argument_spec():
@@ -244,8 +282,47 @@ def argument_spec():
         cleanup_on_fail=dict(type="bool", default=False),
         disable_hook=dict(type="bool", default=False),
         history_max=dict(type="int"),
+        mark_stuck_failed=dict(type="bool", default=True),
+        storage_driver=dict(type="str", default="secret", choices=["secret", "configmap"]),
     )
     return spec
+
+
+def api_client(params):
+    """A kubernetes ApiClient from the same connection options helm gets."""
+    configuration = k8s_client.Configuration()
+    if not (params.get("host") and params.get("api_key")):
+        k8s_config.load_kube_config(config_file=params.get("kubeconfig"), context=params.get("context"),
+                                    client_configuration=configuration)
+    if params.get("host"):
+        configuration.host = params["host"]
+    if params.get("api_key"):
+        configuration.api_key = {"authorization": "Bearer " + params["api_key"]}
+    configuration.verify_ssl = params["validate_certs"]
+    if params.get("ca_cert"):
+        configuration.ssl_ca_cert = params["ca_cert"]
+    return k8s_client.ApiClient(configuration)
+
+
+def stuck_marker(module):
+    """The callable run_rollback uses to mark a stuck revision failed, or None."""
+    params = module.params
+    if not params["mark_stuck_failed"]:
+        return None
+    if not HAS_KUBERNETES:
+        module.warn("mark_stuck_failed needs the kubernetes Python library; the stuck revision keeps its status")
+        return None
+
+    def mark(revision, reason):
+        store = KubernetesRecordStore(api_client(params), params["release_namespace"], params["storage_driver"])
+        try:
+            return mark_stuck_revision(store, params["release_name"], revision, reason)
+        except HelmError:
+            raise
+        except Exception as exc:  # pylint: disable=broad-except  # the API client's errors have no common base
+            raise HelmError(f"the rollback succeeded but marking revision {revision} failed did not: {exc}") from exc
+
+    return mark
 
 
 def main():
@@ -255,7 +332,7 @@ def main():
     binary = module.params["binary_path"] or module.get_bin_path("helm", required=True)
     runner = HelmRunner(module.run_command, binary=binary, env=auth_env(module.params))
     try:
-        result = run_rollback(runner, module.params, check_mode=module.check_mode)
+        result = run_rollback(runner, module.params, check_mode=module.check_mode, mark_stuck=stuck_marker(module))
     except HelmError as exc:
         module.fail_json(**exc.to_result())
     if not module._diff:

@@ -133,7 +133,16 @@ def test_pending_upgrade_left_by_a_killed_helm_is_recovered(namespace, chart, tm
     result = module(tmp_path, name="probe", namespace=namespace, binary_path=helm, timeout="90s")
     assert result["plan"]["current_status"] == "pending-upgrade" and result["rolled_back_to"] == 1
     assert result["status"] == "deployed" and configmap_generation(namespace) == "good"
+    # the stuck revision is marked failed in helm's own record: no pending revision is left
+    assert result["marked_failed"]["revision"] == 2 and result["marked_failed"]["status_before"] == "pending-upgrade"
+    assert [(e["revision"], e["status"]) for e in history(helm, namespace)] == [
+        (1, "superseded"), (2, "failed"), (3, "deployed")]
+    assert "marked failed after the rollback to 1" in history(helm, namespace)[1]["description"]
+    label = run(["kubectl", "-n", namespace, "get", "secret", "sh.helm.release.v1.probe.v2",
+                 "-o", "jsonpath={.metadata.labels.status}"])
+    assert label.stdout == "failed", label.stderr
     assert run([helm, "upgrade", "probe", str(chart), "-n", namespace, "--set", "generation=next"]).returncode == 0
+    assert [e["status"] for e in history(helm, namespace)][-2:] == ["superseded", "deployed"]
 
 
 def test_unknown_release_on_a_real_cluster(namespace, tmp_path):

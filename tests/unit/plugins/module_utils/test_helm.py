@@ -294,3 +294,113 @@ def test_real_helm_version_and_flags(name, major):
     assert runner.flag("atomic") in out
     _rc, out, _err = runner.run(["rollback", "--help"])
     assert runner.flag("force") + " " in out or runner.flag("force") + "\n" in out
+
+
+# --- a stuck revision marked failed (helm_storage.py) --------------------------------
+
+from ansible_collections.agent_service.platform.plugins.module_utils import helm_storage  # noqa: E402
+
+
+def _helm_field(release):
+    """A `release` field as helm writes it (json -> gzip -> base64), built independently of the codec."""
+    import base64
+    import gzip
+    return base64.b64encode(gzip.compress(json.dumps(release).encode())).decode()
+
+
+RELEASE = {"name": "agent-service", "version": 5, "namespace": "prod",
+           "info": {"status": "pending-upgrade", "description": "Preparing upgrade", "first_deployed": "x"},
+           "config": {"image": {"tag": "3.0.0"}}, "manifest": "---\nkind: Service\n"}
+
+
+class FakeStore:
+    def __init__(self, records):
+        self.records = dict(records)
+        self.puts = []
+
+    def get(self, name):
+        return self.records[name], "41"
+
+    def put(self, name, field, resource_version, labels):
+        self.puts.append((name, resource_version, labels))
+        self.records[name] = field
+
+
+def test_record_name_is_helms():
+    assert helm_storage.record_name("agent-service", "5") == "sh.helm.release.v1.agent-service.v5"
+
+
+def test_decode_reads_what_helm_writes_and_encode_round_trips():
+    decoded = helm_storage.decode_release(_helm_field(RELEASE))
+    assert decoded == RELEASE
+    assert helm_storage.decode_release(helm_storage.encode_release(decoded)) == RELEASE
+
+
+def test_decode_accepts_an_uncompressed_record():
+    import base64
+    plain = base64.b64encode(json.dumps(RELEASE).encode()).decode()
+    assert helm_storage.decode_release(plain)["version"] == 5
+
+
+@pytest.mark.parametrize("field, message", [
+    ("not base64!", "not base64"),
+    ("H4sIAAAA", "not valid gzip"),
+    ("e30=", "no 'info' section"),                # {}
+    ("bm90IGpzb24=", "not JSON"),                 # "not json"
+])
+def test_decode_rejects_damaged_records(field, message):
+    with pytest.raises(helm.HelmError, match=message):
+        helm_storage.decode_release(field)
+
+
+def test_mark_failed_changes_only_status_and_description():
+    marked = helm_storage.mark_failed(RELEASE, "stuck")
+    assert marked["info"] == dict(RELEASE["info"], status="failed", description="stuck")
+    assert {k: v for k, v in marked.items() if k != "info"} == {k: v for k, v in RELEASE.items() if k != "info"}
+    assert RELEASE["info"]["status"] == "pending-upgrade"  # the input is not modified
+
+
+@pytest.mark.parametrize("status", ["deployed", "superseded", "failed", "uninstalled"])
+def test_mark_failed_leaves_revisions_that_are_not_pending(status):
+    with pytest.raises(helm.HelmError, match=f"is {status}, not pending"):
+        helm_storage.mark_failed(dict(RELEASE, info={"status": status}), "x")
+
+
+def test_mark_stuck_revision_writes_back_with_the_resource_version():
+    name = "sh.helm.release.v1.agent-service.v5"
+    store = FakeStore({name: _helm_field(RELEASE)})
+    done = helm_storage.mark_stuck_revision(store, "agent-service", 5, "stuck")
+    assert done == dict(revision=5, record=name, status_before="pending-upgrade", status="failed", description="stuck")
+    assert store.puts == [(name, "41", {"status": "failed"})]
+    assert helm_storage.decode_release(store.records[name])["info"]["status"] == "failed"
+
+
+def test_unsupported_storage_driver_is_refused():
+    with pytest.raises(helm.HelmError, match="driver 'sql' is not supported"):
+        helm_storage.KubernetesRecordStore(None, "prod", driver="sql")
+
+
+def test_run_rollback_marks_the_stuck_revision_after_the_rollback():
+    before = history((1, "superseded", ""), (2, "deployed", ""), (3, "pending-upgrade", "Preparing upgrade"))
+    after = history((1, "superseded", ""), (2, "superseded", ""), (3, "pending-upgrade", ""), (4, "deployed", ""))
+    calls = []
+
+    def mark(revision, reason):
+        calls.append((revision, reason))
+        return {"revision": revision}
+
+    result = helm.run_rollback(runner_for(_stateful_helm(before, after)), dict(PARAMS, revision=None), mark_stuck=mark)
+    assert result["marked_failed"] == {"revision": 3}
+    assert calls[0][0] == 3 and "rollback to 2 (revision 4)" in calls[0][1]
+
+
+def test_run_rollback_marks_nothing_after_an_ordinary_rollback_or_in_check_mode():
+    calls = []
+    ordinary = history((1, "superseded", ""), (2, "deployed", ""))
+    after = history((1, "superseded", ""), (2, "superseded", ""), (3, "deployed", "Rollback to 1"))
+    result = helm.run_rollback(runner_for(_stateful_helm(ordinary, after)), dict(PARAMS, revision=None),
+                               mark_stuck=lambda *a: calls.append(a))
+    stuck = history((1, "deployed", ""), (2, "pending-upgrade", ""))
+    checked = helm.run_rollback(runner_for(_stateful_helm(stuck, stuck)), dict(PARAMS, revision=None),
+                                check_mode=True, mark_stuck=lambda *a: calls.append(a))
+    assert calls == [] and result["marked_failed"] == {} and checked["marked_failed"] == {}
