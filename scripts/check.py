@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-
 # ANSI colour sequences, then what XML 1.0 cannot hold (C0 controls but tab/newline/CR)
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -181,7 +181,10 @@ status:
   type: str
   sample: deployed
 marked_failed:
-  description: The stuck revision marked failed by O(mark_stuck_failed); empty when there was none.
+  description:
+    - The stuck revision marked failed by O(mark_stuck_failed); empty when there was none.
+    - When the marking itself failed (the rollback still happened), C(status) is null and C(error) says why,
+      and the module warns.
   returned: always
   type: dict
   sample:
@@ -314,13 +317,13 @@ def stuck_marker(module):
         return None
 
     def mark(revision, reason):
-        store = KubernetesRecordStore(api_client(params), params["release_namespace"], params["storage_driver"])
+        # the rollback has happened: a failure to mark the old revision is reported, not fatal
         try:
+            store = KubernetesRecordStore(api_client(params), params["release_namespace"], params["storage_driver"])
             return mark_stuck_revision(store, params["release_name"], revision, reason)
-        except HelmError:
-            raise
         except Exception as exc:  # pylint: disable=broad-except  # the API client's errors have no common base
-            raise HelmError(f"the rollback succeeded but marking revision {revision} failed did not: {exc}") from exc
+            module.warn(f"the rollback succeeded, but revision {revision} could not be marked failed: {exc}")
+            return dict(revision=int(revision), status_before=None, status=None, error=str(exc))
 
     return mark
 
