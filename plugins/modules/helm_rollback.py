@@ -263,13 +263,10 @@ from ansible_collections.agent_service.platform.plugins.module_utils.helm_storag
     KubernetesRecordStore,
     mark_stuck_revision,
 )
-
-try:
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-    HAS_KUBERNETES = True
-except ImportError:
-    HAS_KUBERNETES = False
+from ansible_collections.agent_service.platform.plugins.module_utils.k8s_client import (  # noqa: E402
+    api_client,
+    has_kubernetes,
+)
 
 
 def argument_spec():
@@ -291,28 +288,12 @@ def argument_spec():
     return spec
 
 
-def api_client(params):
-    """A kubernetes ApiClient from the same connection options helm gets."""
-    configuration = k8s_client.Configuration()
-    if not (params.get("host") and params.get("api_key")):
-        k8s_config.load_kube_config(config_file=params.get("kubeconfig"), context=params.get("context"),
-                                    client_configuration=configuration)
-    if params.get("host"):
-        configuration.host = params["host"]
-    if params.get("api_key"):
-        configuration.api_key = {"authorization": "Bearer " + params["api_key"]}
-    configuration.verify_ssl = params["validate_certs"]
-    if params.get("ca_cert"):
-        configuration.ssl_ca_cert = params["ca_cert"]
-    return k8s_client.ApiClient(configuration)
-
-
 def stuck_marker(module):
     """The callable run_rollback uses to mark a stuck revision failed, or None."""
     params = module.params
     if not params["mark_stuck_failed"]:
         return None
-    if not HAS_KUBERNETES:
+    if not has_kubernetes():
         module.warn("mark_stuck_failed needs the kubernetes Python library; the stuck revision keeps its status")
         return None
 

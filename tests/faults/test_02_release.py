@@ -197,9 +197,64 @@ def test_playbook_killed_mid_upgrade(baseline, record):
                                    "release_analysis_enabled": False})
     assert run.rc == 0 and run.report, f"{run}\n{run.tail()}"
     assert (run.report.get("recovered") or {}).get("status") == "pending-upgrade", run.report.get("recovered")
+    assert run.report["recovered"].get("marked_failed", {}).get("status") == "failed", run.report["recovered"]
+    # the killed run's lock: its ansible-playbook process is gone, so the next run takes it over at once
+    assert [e for e in run.report.get("events", []) if "took over the release lock" in e and "process is gone" in e], \
+        run.report.get("events")
     assert run.verdict == "succeeded", run.report.get("failure")
     assert helm_values()["config"]["logLevel"] == "INFO"
     hist, rows = _assert_old_serves(before)
     record(observed=f"left {left}; next run recovered it ({run.report['recovered']}) and deployed: "
                     f"{run.verdict} in {run.seconds:.0f}s",
+           data_check=_data_check(before, hist, rows))
+
+
+def test_second_run_during_an_upgrade_is_refused(baseline, record):
+    record(fault="a second deploy starts while the first one's upgrade is pending-upgrade",
+           expected="the second run fails in preflight, naming the lock holder, and touches nothing; "
+                    "the first run deploys")
+    before = _snapshot()
+    first = start_playbook("first", {"release_version": BASE_VERSION, "release_analysis_enabled": False,
+                                     "release_extra_values": {"config": {"logLevel": "INFO"},
+                                                              "api": {"podAnnotations": {"faults/run": "first"}}}})
+    try:
+        wait_for_helm_status(first, "pending-upgrade")
+        second = run_playbook("second", {"release_version": BASE_VERSION, "release_analysis_enabled": False,
+                                         "release_extra_values": {"config": {"logLevel": "DEBUG"}}})
+        during = json.loads(helm("status", RELEASE, "-n", NS, "-o", "json").stdout)["info"]["status"]
+        first_rc = first.wait(timeout=900)
+    finally:
+        if first.poll() is None:
+            kill_session(first)
+        first.log.close()
+    assert second.rc != 0, f"{second}\n{second.tail()}"
+    assert "release-lock is held by" in second.out and "another run is releasing it" in second.out, second.tail()
+    assert during == "pending-upgrade", during
+    assert first_rc == 0, (WORK / "first.log").read_text()[-3000:]
+    assert helm_values()["config"]["logLevel"] == "INFO"
+    hist, rows = _assert_old_serves(before)
+    assert not [r for r in hist if r["revision"] > before["revision"] and "Rollback" in (r.get("description") or "")]
+    lease = kubectl("get", "lease", f"{RELEASE}-release-lock", "-n", NS, check=False)
+    assert lease.returncode != 0 and "NotFound" in lease.stderr, lease.stdout
+    record(observed=f"second run refused in {second.seconds:.0f}s while the first was {during}; first run rc "
+                    f"{first_rc}, no rollback in history; lock given back",
+           data_check=_data_check(before, hist, rows))
+
+
+def test_webhook_down_after_a_good_release(baseline, record):
+    record(fault="the Slack-compatible webhook refuses connections when the report is sent",
+           expected="the release stays succeeded and the run passes; a warning names the failed notification "
+                    "and its cause, without the webhook URL (it carries a token)")
+    before = _snapshot()
+    token = "T0KEN-never-printed"
+    run = run_playbook("webhook-down", {"release_version": BASE_VERSION, "release_analysis_enabled": False,
+                                        "release_webhook_url": f"http://127.0.0.1:9/hooks/{token}",
+                                        "release_extra_values": {"config": {"logLevel": "INFO"},
+                                                                 "api": {"podAnnotations": {"faults/run": "webhook"}}}})
+    assert run.rc == 0 and run.verdict == "succeeded", f"{run}\n{run.tail()}"
+    warning = [ln for ln in run.out.splitlines() if "WARNING: webhook notification failed" in ln]
+    assert warning and "Connection refused" in warning[0], run.tail()
+    assert token not in run.out
+    hist, rows = _assert_old_serves(before)
+    record(observed=f"verdict {run.verdict}, rc {run.rc}; {warning[0].strip()[:160]}",
            data_check=_data_check(before, hist, rows))
