@@ -11,7 +11,9 @@ the dev values), alternating rounds, median reported:
 2. pipeline: ``ansible-playbook playbooks/deploy.yml`` with analysis off (preflight, render,
    backup incl. pg_dump Job, diff, atomic upgrade, smoke incl. a Celery invocation, report).
 
-The ratio pipeline/bare is the deploy overhead (goal <= 1.3). Each round first puts both
+The deploy overhead (goal <= 1.3) is, as issue 7 defines it, the backup + diff + upgrade +
+smoke stages (from the run's report) over bare; the whole playbook's wall time over bare is
+reported beside it (it adds Ansible's start, preflight, render and the report). Each round first puts both
 releases back on 1.0.0 (not timed). Then a release that is Ready but fails 50 % of requests
 (3.0.0, FAULT_ERROR_RATE=0.5) goes through the pipeline with a 10 s analysis interval; the
 report's seconds_ready_to_restored is the time from the bad release being Ready to the old
@@ -108,6 +110,15 @@ def recap_changed(output):
     return int(counts[-1]) if counts else None
 
 
+# the issue's definition of the deploy overhead: these stages, without the analysis window
+# (and without preflight/version/render, Ansible's own start and the report)
+DEPLOY_STAGES = ("backup", "diff", "upgrade", "smoke")
+
+
+def newest_report(work):
+    return json.loads(Path(sorted(glob.glob(f"{work}/reports/*.json"))[-1]).read_text())
+
+
 def timed(fn, *args, **kw):
     start = time.monotonic()
     fn(*args, **kw)
@@ -119,7 +130,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     opts = parser.parse_args()
     bare_ns, pipe_ns = "bench-bare", "bench-pipeline"
-    bare, piped, rerun = [], [], []
+    bare, piped, rerun, stages = [], [], [], []
     with tempfile.TemporaryDirectory() as work, host_prometheus(work) as prometheus_url:
         values_file = Path(work) / "secrets.yaml"
         values_file.write_text(json.dumps(SECRETS))
@@ -129,6 +140,7 @@ def main():
             bare.append(timed(lambda: (helm_upgrade("agent-service", bare_ns, "2.0.0", str(values_file)),
                                        curl_health("agent-service", bare_ns))))
             piped.append(timed(pipeline, pipe_ns, "2.0.0", work))
+            stages.append(newest_report(work)["timings"])
             start = time.monotonic()
             out = pipeline(pipe_ns, "2.0.0", work)  # P5: nothing to change
             rerun.append((time.monotonic() - start, recap_changed(out)))
@@ -148,6 +160,8 @@ def main():
         "bare_median": round(statistics.median(bare), 1),
         "pipeline_median": round(statistics.median(piped), 1),
         "overhead_ratio": round(statistics.median(piped) / statistics.median(bare), 2),
+        "deploy_stage_seconds": [round(sum(float(t.get(k, 0)) for k in DEPLOY_STAGES), 1) for t in stages],
+        "deploy_stage_timings": stages,
         "no_change_rerun_seconds": [round(x, 1) for x, _ in rerun],
         "no_change_rerun_median": round(statistics.median(x for x, _ in rerun), 1),
         "no_change_rerun_changed": [c for _, c in rerun],
@@ -155,11 +169,14 @@ def main():
         "seconds_ready_to_restored": report["seconds_ready_to_restored"],
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    result["deploy_stage_median"] = round(statistics.median(result["deploy_stage_seconds"]), 1)
+    result["deploy_stage_ratio"] = round(result["deploy_stage_median"] / result["bare_median"], 2)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "release_bench.json").write_text(json.dumps(result, indent=2) + "\n")
     with (RESULTS / "release_bench.md").open("a") as out:
-        out.write(f"- {result['at']}: pipeline {result['pipeline_median']} s vs bare helm+curl "
-                  f"{result['bare_median']} s = {result['overhead_ratio']}x (goal <= 1.3); "
+        out.write(f"- {result['at']}: backup+diff+upgrade+smoke {result['deploy_stage_median']} s vs bare helm+curl "
+                  f"{result['bare_median']} s = {result['deploy_stage_ratio']}x (goal <= 1.3); whole playbook "
+                  f"{result['pipeline_median']} s = {result['overhead_ratio']}x; "
                   f"bad release Ready -> old revision serving {result['seconds_ready_to_restored']} s (goal <= 45); "
                   f"no-change re-run {result['no_change_rerun_median']} s, "
                   f"changed={result['no_change_rerun_changed']}\n")
