@@ -24,6 +24,8 @@ description:
 requirements:
   - helm >= 3.8.0 (Helm 3 or Helm 4) on the host that runs the module
   - the kubernetes Python library, for O(mark_stuck_failed)
+extends_documentation_fragment:
+  - agent_service.platform.k8s_auth
 options:
   release_name:
     description: Name of the Helm release.
@@ -85,30 +87,6 @@ options:
   binary_path:
     description: Path of the helm binary; by default C(helm) is looked up in PATH.
     type: path
-  kubeconfig:
-    description:
-      - Path of a kubeconfig file. Falls back to E(K8S_AUTH_KUBECONFIG), then helm's own default.
-    type: path
-    aliases: [kubeconfig_path]
-  context:
-    description: Kubeconfig context to use. Falls back to E(K8S_AUTH_CONTEXT).
-    type: str
-    aliases: [kube_context]
-  host:
-    description: URL of the Kubernetes API server. Falls back to E(K8S_AUTH_HOST).
-    type: str
-  api_key:
-    description: Bearer token for the API server. Falls back to E(K8S_AUTH_API_KEY).
-    type: str
-  validate_certs:
-    description: Verify the API server's certificate. Falls back to E(K8S_AUTH_VERIFY_SSL).
-    type: bool
-    default: true
-    aliases: [verify_ssl]
-  ca_cert:
-    description: CA bundle that signs the API server's certificate. Falls back to E(K8S_AUTH_SSL_CA_CERT).
-    type: path
-    aliases: [ssl_ca_cert]
 attributes:
   check_mode:
     description: Returns the plan and the command it would run; runs only read-only C(helm history).

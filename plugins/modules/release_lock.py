@@ -24,6 +24,8 @@ description:
     so that a second run never mistakes the first run's upgrade in progress for a stuck release.
 requirements:
   - the kubernetes Python library (a dependency of kubernetes.core)
+extends_documentation_fragment:
+  - agent_service.platform.k8s_auth
 options:
   name:
     description: Name of the Lease, for example C(<release>-release-lock).
@@ -54,30 +56,6 @@ options:
     description: Labels of the Lease.
     type: dict
     default: {}
-  kubeconfig:
-    description:
-      - Path of a kubeconfig file. Falls back to E(K8S_AUTH_KUBECONFIG), then the kubernetes client's default.
-    type: path
-    aliases: [kubeconfig_path]
-  context:
-    description: Kubeconfig context to use. Falls back to E(K8S_AUTH_CONTEXT).
-    type: str
-    aliases: [kube_context]
-  host:
-    description: URL of the Kubernetes API server. Falls back to E(K8S_AUTH_HOST).
-    type: str
-  api_key:
-    description: Bearer token for the API server. Falls back to E(K8S_AUTH_API_KEY).
-    type: str
-  validate_certs:
-    description: Verify the API server's certificate. Falls back to E(K8S_AUTH_VERIFY_SSL).
-    type: bool
-    default: true
-    aliases: [verify_ssl]
-  ca_cert:
-    description: CA bundle that signs the API server's certificate. Falls back to E(K8S_AUTH_SSL_CA_CERT).
-    type: path
-    aliases: [ssl_ca_cert]
 attributes:
   check_mode:
     description: Reads the Lease and reports what would happen; a live Lease of another holder still fails.

@@ -9,21 +9,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[4]
-_COLL = ROOT / ".cache" / "collections"
-_LINK = _COLL / "ansible_collections" / "agent_service" / "platform"
-if not _LINK.exists():  # same layout as `make collection`
-    _LINK.parent.mkdir(parents=True, exist_ok=True)
-    _LINK.symlink_to(ROOT)
-if str(_COLL) not in sys.path:
-    sys.path.insert(0, str(_COLL))
-
 from ansible_collections.agent_service.platform.plugins.module_utils import helm  # noqa: E402
 
 BIN_DIR = Path(os.environ.get("BIN_DIR", Path.home() / ".cache/agent-service-platform/bin"))

@@ -9,16 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[4]
-_COLL = ROOT / ".cache" / "collections"
-_LINK = _COLL / "ansible_collections" / "agent_service" / "platform"
-if not _LINK.exists():  # same layout as `make collection`
-    _LINK.parent.mkdir(parents=True, exist_ok=True)
-    _LINK.symlink_to(ROOT)
-if str(_COLL) not in sys.path:
-    sys.path.insert(0, str(_COLL))
-
 from ansible_collections.agent_service.platform.plugins.module_utils import lease  # noqa: E402
 
 T0 = datetime.datetime(2026, 11, 27, 21, 0, 0, tzinfo=datetime.timezone.utc)  # noqa: UP017
@@ -82,7 +72,8 @@ def test_describe_names_the_holder_and_the_expiry():
 def test_owner_process_is_the_outermost_ansible_playbook_and_process_gone_sees_it_end(tmp_path):
     # a real process tree: "ansible-playbook" (a script of that name) -> sh -> python printing owner_process()
     probe = tmp_path / "probe.py"
-    probe.write_text(f"import sys\nsys.path.insert(0, {str(_COLL)!r})\n"
+    collections = Path(lease.__file__).parents[5]  # .../ansible_collections/agent_service/platform/plugins/module_utils
+    probe.write_text(f"import sys\nsys.path.insert(0, {str(collections)!r})\n"
                      "from ansible_collections.agent_service.platform.plugins.module_utils import lease\n"
                      "print(lease.owner_process())\n")
     script = tmp_path / "ansible-playbook"
