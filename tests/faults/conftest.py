@@ -86,6 +86,7 @@ def assert_history_consistent(ns=NS):
 def request(path, method="GET", body=None, timeout=30.0, ns=NS):
     """HTTP through the API server's service proxy (as the role's smoke stage does): (status, body)."""
     argv = [PY, str(SERVICE_REQUEST), "--kubeconfig", KUBECONFIG, "--method", method, "--timeout", str(timeout),
+            "--client-id", "faults-test",  # its own rate-limit bucket, not the pipeline's
             "--path", f"/api/v1/namespaces/{ns}/services/{RELEASE}:http/proxy{path}"]
     if body is not None:
         argv += ["--body", json.dumps(body)]

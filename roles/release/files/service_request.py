@@ -4,15 +4,22 @@ credentials of a kubeconfig (client certificate, token, exec plugin), using the 
 Python client that kubernetes.core already requires on the controller.
 
     service_request.py --kubeconfig FILE [--context NAME] --path /api/v1/namespaces/N/services/S:http/proxy/P
-                       [--method GET|POST] [--body JSON] [--timeout SECONDS]
+                       [--method GET|POST] [--body JSON] [--timeout SECONDS] [--client-id ID]
+                       [--for SECONDS --rate PER_SECOND]
 
 Prints {"status": <HTTP status>, "body": <text>} and exits 0 whenever the server answered
 (the caller judges the status); exits 1 with a message when it could not connect.
+--client-id sends X-Client-ID: every request through the proxy comes from the API server's
+address, so without it the role's requests, the analysis traffic and anyone else's share
+one rate-limit bucket of the app. --for repeats the request at --rate per second for that
+long (the analysis window's traffic, what Flagger's load tester does) and prints
+{"sent": N, "statuses": {"200": N, ...}, "no_answer": N} instead.
 (`kubectl create --raw -f` does not deliver a JSON body through the service proxy.)
 """
 import argparse
 import json
 import sys
+import time
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -26,6 +33,9 @@ def main():
     parser.add_argument("--method", default="GET", choices=["GET", "POST"])
     parser.add_argument("--body")
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--client-id")
+    parser.add_argument("--for", dest="duration", type=float, default=0.0)
+    parser.add_argument("--rate", type=float, default=1.0)
     opts = parser.parse_args()
     cfg = client.Configuration()
     config.load_kube_config(opts.kubeconfig, context=opts.context or None, client_configuration=cfg)
@@ -35,23 +45,48 @@ def main():
     for setting in cfg.auth_settings().values():  # bearer token of token/exec kubeconfigs
         if setting.get("in") == "header" and setting.get("value"):
             headers[setting["key"]] = setting["value"]
+    if opts.client_id:
+        headers["X-Client-ID"] = opts.client_id
     body = None
     if opts.body is not None:
         headers["Content-Type"] = "application/json"
         body = json.loads(opts.body)
     api = client.ApiClient(cfg)
+    if opts.duration > 0:
+        return repeat(api, cfg.host + opts.path, opts, headers, body)
     try:
-        resp = api.call_api(opts.method, cfg.host + opts.path, headers, body=body, _request_timeout=opts.timeout)
-        status, data = resp.status, resp.read() if hasattr(resp, "read") else resp.data
-    except ApiException as exc:
-        status, data = exc.status, (exc.body or b"")
+        status, text = request(api, cfg.host + opts.path, opts, headers, body)
     except Exception as exc:  # connection refused, TLS, timeouts: no HTTP answer at all
         print(f"no answer from {cfg.host}{opts.path}: {exc}", file=sys.stderr)
         return 1
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
     json.dump({"status": status, "body": text}, sys.stdout)
     return 0
 
+
+def request(api, url, opts, headers, body):
+    """(status, text) of one request; raises when the server did not answer."""
+    try:
+        resp = api.call_api(opts.method, url, headers, body=body, _request_timeout=opts.timeout)
+        status, data = resp.status, resp.read() if hasattr(resp, "read") else resp.data
+    except ApiException as exc:
+        status, data = exc.status, (exc.body or b"")
+    return status, data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+
+
+def repeat(api, url, opts, headers, body):
+    """The request at opts.rate per second for opts.duration seconds; counts by status."""
+    statuses, no_answer, sent = {}, 0, 0
+    start = time.monotonic()
+    while time.monotonic() - start < opts.duration:
+        sent += 1
+        try:
+            status, _text = request(api, url, opts, headers, body)
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+        except Exception:  # noqa: BLE001 - a refused or timed-out request is counted, not fatal
+            no_answer += 1
+        time.sleep(max(0.0, start + sent / opts.rate - time.monotonic()))
+    json.dump({"sent": sent, "statuses": statuses, "no_answer": no_answer}, sys.stdout)
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())
