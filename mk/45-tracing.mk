@@ -18,8 +18,10 @@ otelcol-image: otelcol ## tracing: the collector as an image for the test bed (t
 
 # On the test bed: the chart with tracing on, the collector in the same namespace, one
 # invocation whose spans from the API pod and the worker pod share a trace ID, read back
-# from the collector's file. Part of `make e2e`; on its own: make tracing-cluster-test.
+# from the collector's file. Part of `make e2e` (a job beside the Molecule scenarios); on its
+# own: make tracing-cluster-test.
 .PHONY: tracing-cluster-test
-tracing-cluster-test: venv cluster app-image chart-images otelcol-image ## tracing: one trace across API and worker pods, on the test bed
-	@KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_TESTBED)} $(PY) -m pytest -q -p no:cacheprovider \
+TRACING_CLUSTER_TEST = KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_TESTBED)} $(PY) -m pytest -q -p no:cacheprovider \
 	  tests/tracing/test_tracing_cluster.py --junitxml=$(RESULTS)/e2e/tracing_cluster.xml
+tracing-cluster-test: venv cluster app-image chart-images otelcol-image ## tracing: one trace across API and worker pods, on the test bed
+	@$(TRACING_CLUSTER_TEST)

@@ -4,7 +4,8 @@
 # JUnit case under $(RESULTS)/e2e; logs, reports and backups stay in .cache/e2e/<scenario>.
 # make test runs all three. They use their own namespaces and host ports, so they run side
 # by side (E2E_JOBS at once; most of their time is spent waiting for pods and analysis
-# windows); each one's output is printed when it ends.
+# windows); each one's output is printed when it ends. The on-cluster trace test (issue 10)
+# runs beside them.
 E2E_SCENARIOS ?= default rollback backup_restore
 E2E_JOBS ?= 3
 E2E_APP_IMAGE ?= $(APP_IMAGE)
@@ -14,12 +15,17 @@ DEFINED_STAGES += e2e
 .PHONY: e2e e2e-prereqs e2e-live e2e-scenario
 e2e-prereqs: venv collection helm-diff cluster app-image chart-images
 
+# the on-cluster trace test (mk/45-tracing.mk) runs as a fourth job of the e2e stage: it takes
+# the first free slot (about a minute, while the longer scenarios still run)
+e2e: otelcol-image
+
 e2e: e2e-prereqs ## helm_rollback on the API server + Molecule scenarios: deploy, canary, rollback, recovery, backup/restore
 	@rc=0; KUBECONFIG=$(E2E_KUBECONFIG) $(PY) -m pytest -q -p no:cacheprovider tests/e2e \
 	  --junitxml=$(RESULTS)/e2e/helm_rollback_live.xml || rc=1; \
 	E2E_APP_IMAGE=$(E2E_APP_IMAGE) KUBECONFIG=$(E2E_KUBECONFIG) \
 	  $(PY) scripts/parallel.py --jobs $(E2E_JOBS) --log-dir $(ROOT)/.cache/e2e/logs \
-	  $(foreach s,$(E2E_SCENARIOS),'$(s)=$(CHECK) e2e molecule-$(s) -- molecule test -s $(s)') || rc=1; \
+	  $(foreach s,$(E2E_SCENARIOS),'$(s)=$(CHECK) e2e molecule-$(s) -- molecule test -s $(s)') \
+	  'tracing=$(TRACING_CLUSTER_TEST)' || rc=1; \
 	exit $$rc
 
 e2e-live: venv collection helm-diff cluster ## helm_rollback against the real API server (tests/e2e)

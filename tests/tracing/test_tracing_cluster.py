@@ -3,10 +3,8 @@ the collector built from the Go module proxy (`make otelcol-image`), running in 
 namespace. One agent invocation must give spans from the API pod and from the worker pod
 with one trace ID; the spans are read back from the collector's output file, not from the app.
 
-Not registered in any make stage. Needs the test bed (`make cluster`, KUBECONFIG) and the
-images imported into its containerd:
-    make app-image chart-images otelcol-image
-    KUBECONFIG=... .venv/bin/python -m pytest -q -p no:cacheprovider tests/tracing/test_tracing_cluster.py
+Runs in `make e2e` (a job beside the Molecule scenarios); on its own `make tracing-cluster-test`,
+which builds what it needs: the test bed and the app, chart and collector images.
 Environment: TRACE_APP_IMAGE_TAG (default: the tag `make app-image` gives, the last commit
 that touched app/), OTELCOL_VERSION (default: versions.env), TRACE_INSTALL_TIMEOUT (10m).
 The namespace enforces Pod Security "restricted"; it is deleted at the end.
