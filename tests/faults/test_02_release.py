@@ -175,15 +175,26 @@ def test_networkpolicy_blocks_database(baseline, deny_db_policy, record):
            data_check=_data_check(before, hist, rows))
 
 
+def _start_until_pending(label, extra=None):
+    """Start a deploy of the baseline version with a changed pod template; return it once it is pending-upgrade."""
+    proc = start_playbook(label, {"release_version": BASE_VERSION, **(extra or {}),
+                                  "release_extra_values": {"config": {"logLevel": "INFO"},
+                                                           "api": {"podAnnotations": {"faults/run": label}}}})
+    try:
+        wait_for_helm_status(proc, "pending-upgrade")
+    except BaseException:
+        kill_session(proc)
+        proc.log.close()
+        raise
+    return proc
+
+
 def test_playbook_killed_mid_upgrade(baseline, record):
     record(fault="SIGKILL of ansible-playbook (and its helm) while the release is pending-upgrade",
            expected="release left pending-upgrade; the next run recovers it (rollback) and deploys")
     before = _snapshot()
-    proc = start_playbook("killed", {"release_version": BASE_VERSION,
-                                     "release_extra_values": {"config": {"logLevel": "INFO"},
-                                                              "api": {"podAnnotations": {"faults/run": "killed"}}}})
+    proc = _start_until_pending("killed")
     try:
-        wait_for_helm_status(proc, "pending-upgrade")
         time.sleep(2)
     finally:
         killed = kill_session(proc)
@@ -214,11 +225,8 @@ def test_second_run_during_an_upgrade_is_refused(baseline, record):
            expected="the second run fails in preflight, naming the lock holder, and touches nothing; "
                     "the first run deploys")
     before = _snapshot()
-    first = start_playbook("first", {"release_version": BASE_VERSION, "release_analysis_enabled": False,
-                                     "release_extra_values": {"config": {"logLevel": "INFO"},
-                                                              "api": {"podAnnotations": {"faults/run": "first"}}}})
+    first = _start_until_pending("first", {"release_analysis_enabled": False})
     try:
-        wait_for_helm_status(first, "pending-upgrade")
         second = run_playbook("second", {"release_version": BASE_VERSION, "release_analysis_enabled": False,
                                          "release_extra_values": {"config": {"logLevel": "DEBUG"}}})
         during = json.loads(helm("status", RELEASE, "-n", NS, "-o", "json").stdout)["info"]["status"]
