@@ -8,7 +8,9 @@ Python client that kubernetes.core already requires on the controller.
                        [--for SECONDS --rate PER_SECOND]
 
 Prints {"status": <HTTP status>, "body": <text>} and exits 0 whenever the server answered
-(the caller judges the status); exits 1 with a message when it could not connect.
+(the caller judges the status); exits 1 with a message when it could not connect. With
+--path given several times, the requests are made in turn by this one process and a list
+[{"path", "status", "body"}, ...] is printed (the smoke stage's probes).
 --client-id sends X-Client-ID: every request through the proxy comes from the API server's
 address, so without it the role's requests, the analysis traffic and anyone else's share
 one rate-limit bucket of the app. --for repeats the request at --rate per second for that
@@ -29,7 +31,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--context")
-    parser.add_argument("--path", required=True)
+    parser.add_argument("--path", required=True, action="append",
+                        help="repeat it for several GETs in one process: a JSON list is printed")
     parser.add_argument("--method", default="GET", choices=["GET", "POST"])
     parser.add_argument("--body")
     parser.add_argument("--timeout", type=float, default=30.0)
@@ -53,13 +56,17 @@ def main():
         body = json.loads(opts.body)
     api = client.ApiClient(cfg)
     if opts.duration > 0:
-        return repeat(api, cfg.host + opts.path, opts, headers, body)
-    try:
-        status, text = request(api, cfg.host + opts.path, opts, headers, body)
-    except Exception as exc:  # connection refused, TLS, timeouts: no HTTP answer at all
-        print(f"no answer from {cfg.host}{opts.path}: {exc}", file=sys.stderr)
-        return 1
-    json.dump({"status": status, "body": text}, sys.stdout)
+        return repeat(api, cfg.host + opts.path[0], opts, headers, body)
+    answers = []
+    for path in opts.path:
+        try:
+            status, text = request(api, cfg.host + path, opts, headers, body)
+        except Exception as exc:  # connection refused, TLS, timeouts: no HTTP answer at all
+            print(f"no answer from {cfg.host}{path}: {exc}", file=sys.stderr)
+            return 1
+        answers.append({"path": path, "status": status, "body": text})
+    json.dump(answers if len(answers) > 1 else {"status": answers[0]["status"], "body": answers[0]["body"]},
+              sys.stdout)
     return 0
 
 
