@@ -95,5 +95,6 @@ def repeat(api, url, opts, headers, body):
     json.dump({"sent": sent, "statuses": statuses, "no_answer": no_answer}, sys.stdout)
     return 0
 
+
 if __name__ == "__main__":
     sys.exit(main())
