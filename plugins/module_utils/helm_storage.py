@@ -63,8 +63,7 @@ def mark_failed(release, reason):
     status = release["info"].get("status")
     if status not in PENDING_STATES:
         raise HelmError(f"revision {release.get('version')} is {status}, not pending: it is left as it is")
-    marked = dict(release, info=dict(release["info"], status="failed", description=reason))
-    return marked
+    return dict(release, info=dict(release["info"], status="failed", description=reason))
 
 
 class KubernetesRecordStore:
