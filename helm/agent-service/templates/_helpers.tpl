@@ -106,14 +106,15 @@ agent-service.io/worker-pool: {{ .pool }}
 {{- default (include "agent-service.fullname" .) .Values.api.trafficGroup | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* selector of the API Service: by traffic group (default) or by this release only */}}
+{{/* selector of the API Service: by traffic group (default) or by this release only. The group
+is api.service.trafficGroup when set (blue/green: the live colour's group), else the pods' own */}}
 {{- define "agent-service.api.serviceSelector" -}}
 {{- if eq .Values.api.service.selectBy "release" -}}
 {{ include "agent-service.component.selectorLabels" (dict "context" . "component" "api") }}
 {{- else -}}
 app.kubernetes.io/name: {{ include "agent-service.name" . }}
 app.kubernetes.io/component: api
-agent-service.io/traffic: {{ include "agent-service.api.trafficGroup" . }}
+agent-service.io/traffic: {{ .Values.api.service.trafficGroup | default (include "agent-service.api.trafficGroup" .) | trunc 63 | trimSuffix "-" }}
 {{- end -}}
 {{- end -}}
 
