@@ -22,7 +22,7 @@ ci-services-up: test-ports docker-up ## start every service the tests need (dock
 	@# kept): whatever an earlier session left running there (a `make up` stack, namespaces
 	@# of killed tests) would load the machine and change the timings the tests see.
 	@# Outside CI a healthy test bed is kept, and one whose processes were killed is cleared.
-	@if [ -n "$$CI" ]; then python3 $(ROOT)/testbed/cluster.py down; \
+	@if [ -n "$${CI:-}" ]; then python3 $(ROOT)/testbed/cluster.py down; \
 	 else python3 $(ROOT)/testbed/cluster.py status >/dev/null 2>&1 || python3 $(ROOT)/testbed/cluster.py down; fi
 	@$(MAKE) cluster
 

@@ -6,7 +6,7 @@
 # by side (E2E_JOBS at once; most of their time is spent waiting for pods and analysis
 # windows); each one's output is printed when it ends. The on-cluster trace test (issue 10)
 # runs beside them.
-E2E_SCENARIOS ?= default rollback backup_restore
+E2E_SCENARIOS ?= default rollback backup_restore bluegreen
 E2E_JOBS ?= 3
 E2E_APP_IMAGE ?= $(APP_IMAGE)
 E2E_KUBECONFIG = $${KUBECONFIG:-$(KUBECONFIG_TESTBED)}

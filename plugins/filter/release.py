@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, agent_service.platform contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Release filters: thin shells over module_utils (semver, conventional_commits, version_policy).
+"""Release filters: thin shells over module_utils (semver, conventional_commits, version_policy,
+release_topology).
 
 Each filter is documented in its sidecar file (semver_parse.yml, ...).
 """
@@ -8,7 +9,12 @@ Each filter is documented in its sidecar file (semver_parse.yml, ...).
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.agent_service.platform.plugins.module_utils import conventional_commits, semver, version_policy
+from ansible_collections.agent_service.platform.plugins.module_utils import (
+    conventional_commits,
+    release_topology,
+    semver,
+    version_policy,
+)
 
 
 def _wrap(func):
@@ -62,9 +68,25 @@ def conventional_bump(messages, minor_types=None, patch_types=None):
     )
 
 
+def satellite_values(values, main_fullname, name, traffic_group, replicas=None, migrate=False):
+    """Values of a canary or blue/green colour release beside the main release."""
+    return release_topology.satellite_values(values, main_fullname, name, traffic_group, replicas, migrate)
+
+
+def bluegreen_shared_values(values, live_group):
+    """Values of the main release under blue/green: no API or worker pods, Service on live_group."""
+    return release_topology.shared_values(values, live_group)
+
+
+def bluegreen_plan(live_group, release_name, main_fullname, releases=None):
+    """Which colour serves and which one the next version goes to."""
+    return release_topology.bluegreen_plan(release_name, main_fullname, live_group or None, releases or ())
+
+
 class FilterModule:
     def filters(self):
         return {
             f.__name__: _wrap(f)
-            for f in (semver_parse, semver_compare, semver_bump, image_tags, conventional_bump)
+            for f in (semver_parse, semver_compare, semver_bump, image_tags, conventional_bump,
+                      satellite_values, bluegreen_shared_values, bluegreen_plan)
         }

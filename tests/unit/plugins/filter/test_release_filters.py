@@ -10,7 +10,8 @@ FILTERS = FilterModule().filters()
 
 
 def test_exported_names():
-    assert sorted(FILTERS) == ["conventional_bump", "image_tags", "semver_bump", "semver_compare", "semver_parse"]
+    assert sorted(FILTERS) == ["bluegreen_plan", "bluegreen_shared_values", "conventional_bump", "image_tags",
+                               "satellite_values", "semver_bump", "semver_compare", "semver_parse"]
 
 
 def test_semver_parse():
@@ -47,3 +48,20 @@ def test_image_tags_and_conventional_bump():
 def test_bad_input_is_a_filter_error(name, args, message):
     with pytest.raises(AnsibleFilterError, match=message):
         FILTERS[name](*args)
+
+
+def test_topology_filters_wrap_module_utils():
+    plan = FILTERS["bluegreen_plan"]("", "agent-service", "agent-service", [])
+    assert (plan["live"], plan["target"]) == (None, "agent-service-blue")
+    assert FILTERS["bluegreen_shared_values"]({}, "agent-service-blue")["api"]["service"]["trafficGroup"] == "agent-service-blue"
+    assert FILTERS["satellite_values"]({}, "m", "m-blue", "m-blue")["fullnameOverride"] == "m-blue"
+
+
+@pytest.mark.parametrize("call", [
+    lambda: FILTERS["bluegreen_plan"]("someone-else", "agent-service", "agent-service"),
+    lambda: FILTERS["bluegreen_shared_values"]([], "agent-service-blue"),
+    lambda: FILTERS["satellite_values"]({}, "", "x", "x"),
+])
+def test_topology_filters_bad_input(call):
+    with pytest.raises(AnsibleFilterError):
+        call()
