@@ -53,7 +53,8 @@ def test_bad_input_is_a_filter_error(name, args, message):
 def test_topology_filters_wrap_module_utils():
     plan = FILTERS["bluegreen_plan"]("", "agent-service", "agent-service", [])
     assert (plan["live"], plan["target"]) == (None, "agent-service-blue")
-    assert FILTERS["bluegreen_shared_values"]({}, "agent-service-blue")["api"]["service"]["trafficGroup"] == "agent-service-blue"
+    shared = FILTERS["bluegreen_shared_values"]({}, "agent-service-blue")
+    assert shared["api"]["service"]["trafficGroup"] == "agent-service-blue"
     assert FILTERS["satellite_values"]({}, "m", "m-blue", "m-blue")["fullnameOverride"] == "m-blue"
 
 

@@ -65,9 +65,10 @@ def test_shared_values_scale_api_and_every_worker_pool_to_zero():
 @pytest.mark.parametrize("live_group, releases, live, live_colour, target, replace", [
     (None, [], None, None, "agent-service-blue", False),
     ("agent-service", ["agent-service"], "agent-service", None, "agent-service-blue", False),
-    ("agent-service-blue", ["agent-service", "agent-service-blue"], "agent-service-blue", "blue", "agent-service-green", False),
-    ("agent-service-green", ["agent-service", "agent-service-blue", "agent-service-green"], "agent-service-green", "green",
-     "agent-service-blue", True),
+    ("agent-service-blue", ["agent-service", "agent-service-blue"],
+     "agent-service-blue", "blue", "agent-service-green", False),
+    ("agent-service-green", ["agent-service", "agent-service-blue", "agent-service-green"],
+     "agent-service-green", "green", "agent-service-blue", True),
 ])
 def test_bluegreen_plan(live_group, releases, live, live_colour, target, replace):
     plan = rt.bluegreen_plan("agent-service", "agent-service", live_group, releases)
