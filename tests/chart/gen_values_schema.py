@@ -28,6 +28,8 @@ QUANTITY = {
     ]
 }
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# a traffic group label value (api.trafficGroup, api.service.trafficGroup): empty or a DNS label
+TRAFFIC_GROUP = {"type": "string", "maxLength": 63, "pattern": r"^$|" + DNS_LABEL}
 HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 DIGEST = r"^(sha256:[a-f0-9]{64})?$"
@@ -330,8 +332,9 @@ def schema() -> dict:
             # the API Service selects by traffic group, so a canary can join it (roles/release canary)
             "api": component(
                 {
-                    "service": obj({**SERVICE["properties"], "selectBy": {"enum": ["traffic", "release"]}}),
-                    "trafficGroup": {"type": "string", "maxLength": 63, "pattern": r"^$|" + DNS_LABEL},
+                    "service": obj({**SERVICE["properties"], "selectBy": {"enum": ["traffic", "release"]},
+                                    "trafficGroup": TRAFFIC_GROUP}),
+                    "trafficGroup": TRAFFIC_GROUP,
                 }
             ),
             "worker": component(WORKER_EXTRA),
