@@ -31,6 +31,47 @@ def wait_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
+def _listening(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _pids_with(*words: str) -> list[int]:
+    """Processes whose command line holds every word."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if all(word in cmdline for word in words):
+            pids.append(int(entry.name))
+    return pids
+
+
+def free_port(port: int, marker: str) -> None:
+    """Stop the server a killed test run left on ``port`` (its command line holds ``marker`` and the
+    port), or fail with a clear message when something else holds it."""
+    if not _listening(port):
+        return
+    for sig, wait in ((signal.SIGINT, 10.0), (signal.SIGKILL, 5.0)):
+        for pid in _pids_with(marker, str(port)):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while _listening(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not _listening(port):
+            return
+    raise RuntimeError(f"127.0.0.1:{port} is taken by a process that is not a leftover {marker!r} of the app tests; "
+                       "stop it, the app tests need this port (see mk/40-app.mk)")
+
+
 def pg_bindir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
@@ -73,6 +114,7 @@ class Postgres:
             conn.execute(f"CREATE ROLE {self.user} LOGIN CREATEDB PASSWORD '{self.password}'")
 
     def start(self) -> None:
+        free_port(self.port, "app-test-pg-")
         opts = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._pg("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.log), "-w", "-t", "60", "start")
@@ -100,6 +142,7 @@ class Redis:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        free_port(self.port, "redis-server")
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--requirepass", self.password, "--loglevel", "warning", "--databases", "4"],
