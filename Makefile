@@ -24,13 +24,21 @@ export ANSIBLE_HOME := $(ROOT)/.cache/ansible
 # registers it with `DEFINED_STAGES += <stage>`; only registered stages run.
 ALL_STAGES  := lint unit sanity chart-test app-test monitoring-test testbed-test e2e
 TEST_STAGES  = $(filter $(DEFINED_STAGES),$(ALL_STAGES))
+# monitoring-test mostly waits (alert `for:` durations, Alertmanager group waits, rollouts):
+# it runs beside lint..app-test, which keep the CPU busy, and testbed-test waits for it.
+# What the stages share is built once first (test-prereqs), so that no two build it at once.
+TEST_BESIDE  = $(filter monitoring-test,$(TEST_STAGES))
 
-.PHONY: help test venv clean-results
+.PHONY: help test test-prereqs venv clean-results
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 test: ## run every test stage and print "N passed, N failed"
 	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
-	@python3 scripts/run_stages.py $(TEST_STAGES)
+	@python3 scripts/run_stages.py --prepare test-prereqs $(addprefix --beside ,$(TEST_BESIDE)) $(TEST_STAGES)
+
+# the prerequisites that more than one stage uses (stamps: a no-op when they are up to date)
+test-prereqs: venv debs collection gotools chart-schemas integration-venv otelcol cluster monitoring-crds \
+  monitoring-images app-image chart-images
 
 include $(sort $(wildcard mk/*.mk))

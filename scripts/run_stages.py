@@ -7,6 +7,16 @@ without recording a failure is counted as one failed case, so nothing fails
 silently. A skipped test counts as failed unless its id matches a line of
 tests/skip-allowlist.txt (documented reasons only). The last line printed is
 "N passed, N failed".
+
+    run_stages.py [--prepare TARGET] [--beside STAGE ...] STAGE ...
+
+--prepare runs `make TARGET` first: the prerequisites that the stages share (venv,
+collection, images, test bed), built once so that two stages never build them at once.
+--beside STAGE starts STAGE together with the first stage, in a second lane, instead of
+at its place in the order; the stage after that place waits for it. It is meant for a
+stage that mostly waits on timers (alert `for:` durations, Alertmanager group waits)
+beside the CPU-bound stages before it. Its output is kept in $RESULTS/logs/<stage>.log
+and printed when it ends.
 """
 from __future__ import annotations
 
@@ -15,6 +25,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -74,33 +85,110 @@ def count(results: Path, allow: list[str]) -> tuple[int, int, list[str]]:
     return passed, failed, notes
 
 
-def main(stages: list[str]) -> int:
+class Stage:
+    """One `make <stage>`, in the foreground (output streamed) or in a lane of its own (output kept)."""
+
+    def __init__(self, name: str):
+        self.name, self.rc, self.seconds, self.thread = name, None, 0.0, None
+
+    def run(self, log: Path | None = None) -> int:
+        start = time.monotonic()
+        if log is None:
+            self.rc = subprocess.call(["make", self.name], cwd=ROOT)
+        else:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("w") as out:
+                self.rc = subprocess.call(["make", self.name], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        self.seconds = round(time.monotonic() - start, 1)
+        return self.rc
+
+    def start_beside(self) -> None:
+        log = RESULTS / "logs" / f"{self.name}.log"
+        print(f"==> make {self.name} (beside the stages before it; output in {log})", flush=True)
+        self.thread = threading.Thread(target=self.run, args=(log,), daemon=True)
+        self.thread.start()
+
+    def join(self) -> None:
+        if self.thread is None:
+            return
+        self.thread.join()
+        self.thread = None
+        log = RESULTS / "logs" / f"{self.name}.log"
+        print(f"==> make {self.name} ended after {self.seconds:.0f}s (rc={self.rc}); its output:", flush=True)
+        sys.stdout.write(log.read_text(errors="replace"))
+        sys.stdout.flush()
+
+
+def plan(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(prepare targets, stages in order, stages run beside) from the command line."""
+    prepare, beside, stages = [], [], []
+    args = iter(argv)
+    for arg in args:
+        if arg in ("--prepare", "--beside"):
+            value = next(args, None)
+            if value is None:
+                raise SystemExit(f"{arg} needs a value")
+            (prepare if arg == "--prepare" else beside).append(value)
+        else:
+            stages.append(arg)
+    unknown = [b for b in beside if b not in stages]
+    if unknown:
+        raise SystemExit(f"--beside names stages that are not run: {unknown}")
+    return prepare, stages, [b for b in beside if b in stages]
+
+
+def main(argv: list[str]) -> int:
+    prepare, order, beside = plan(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     allow = allowed_skips()
     stage_failures = 0
-    timings: list[str] = []
-    seconds: dict[str, float] = {}
+    stages = {name: Stage(name) for name in ["prepare"] * bool(prepare) + order}
     started = time.monotonic()
-    for stage in stages:
-        print(f"==> make {stage}", flush=True)
-        start = time.monotonic()
-        before = count(RESULTS, allow)[1]
-        rc = subprocess.call(["make", stage], cwd=ROOT)
-        elapsed = time.monotonic() - start
-        timings.append(f"{stage}={elapsed:.0f}s rc={rc}")
-        seconds[stage] = round(elapsed, 1)
-        if rc != 0 and count(RESULTS, allow)[1] == before:
+
+    def settle(stage: Stage, failures_before: int) -> None:
+        # a stage that failed without a failing case in the results counts as one failure;
+        # with a lane beside it, that lane's failures can hide it, but the run fails either way
+        nonlocal stage_failures
+        if stage.rc != 0 and count(RESULTS, allow)[1] == failures_before:
             stage_failures += 1
-            print(f"stage {stage} failed (rc={rc}) without a recorded test failure", flush=True)
+            print(f"stage {stage.name} failed (rc={stage.rc}) without a recorded test failure", flush=True)
+
+    if prepare:
+        print(f"==> make {' '.join(prepare)} (prerequisites of every stage)", flush=True)
+        start = time.monotonic()
+        rc = subprocess.call(["make", *prepare], cwd=ROOT)
+        stages["prepare"].rc, stages["prepare"].seconds = rc, round(time.monotonic() - start, 1)
+        settle(stages["prepare"], 0)
+    lanes = {name: count(RESULTS, allow)[1] for name in beside}
+    for name in beside:
+        stages[name].start_beside()
+    for position, name in enumerate(order):
+        if name in beside:
+            continue
+        # a stage placed after a lane's stage waits for it
+        for other in beside:
+            if order.index(other) < position and stages[other].thread is not None:
+                stages[other].join()
+                settle(stages[other], lanes[other])
+        print(f"==> make {name}", flush=True)
+        before = count(RESULTS, allow)[1]
+        stages[name].run()
+        settle(stages[name], before)
+    for other in beside:
+        if stages[other].thread is not None:
+            stages[other].join()
+            settle(stages[other], lanes[other])
     passed, failed, notes = count(RESULTS, allow)
     failed += stage_failures
     for note in notes:
         if not note.startswith("skip allowed") or os.environ.get("VERBOSE"):
             print(note)
+    timings = [f"{s.name}={s.seconds:.0f}s rc={s.rc}{' (beside)' if s.name in beside else ''}" for s in stages.values()]
     print("stage times: " + ", ".join(timings))
     # read by bench/testbed_bench.py (P6)
     (RESULTS / "stage-times.json").write_text(json.dumps({
-        "stages": seconds, "total": round(time.monotonic() - started, 1), "passed": passed, "failed": failed,
+        "stages": {s.name: s.seconds for s in stages.values()}, "beside": beside,
+        "total": round(time.monotonic() - started, 1), "passed": passed, "failed": failed,
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2) + "\n")
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed or passed == 0 else 0

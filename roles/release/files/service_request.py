@@ -5,12 +5,14 @@ Python client that kubernetes.core already requires on the controller.
 
     service_request.py --kubeconfig FILE [--context NAME] --path /api/v1/namespaces/N/services/S:http/proxy/P
                        [--method GET|POST] [--body JSON] [--timeout SECONDS] [--client-id ID]
-                       [--for SECONDS --rate PER_SECOND]
+                       [--then-post PATH] [--for SECONDS --rate PER_SECOND]
 
 Prints {"status": <HTTP status>, "body": <text>} and exits 0 whenever the server answered
 (the caller judges the status); exits 1 with a message when it could not connect. With
 --path given several times, the requests are made in turn by this one process and a list
-[{"path", "status", "body"}, ...] is printed (the smoke stage's probes).
+[{"path", "status", "body"}, ...] is printed (the smoke stage's probes). --then-post
+sends --body to PATH after those GETs, only when every one answered 200, and adds its
+answer to the list (the smoke invocation, in the same process as the probes).
 --client-id sends X-Client-ID: every request through the proxy comes from the API server's
 address, so without it the role's requests, the analysis traffic and anyone else's share
 one rate-limit bucket of the app. --for repeats the request at --rate per second for that
@@ -37,6 +39,7 @@ def main():
     parser.add_argument("--body")
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--client-id")
+    parser.add_argument("--then-post", help="after the GETs, when all answered 200, POST --body to this path")
     parser.add_argument("--for", dest="duration", type=float, default=0.0)
     parser.add_argument("--rate", type=float, default=1.0)
     opts = parser.parse_args()
@@ -57,23 +60,30 @@ def main():
     api = client.ApiClient(cfg)
     if opts.duration > 0:
         return repeat(api, cfg.host + opts.path[0], opts, headers, body)
+    steps = [(opts.method, path) for path in opts.path]
+    if opts.then_post:
+        steps.append(("POST", opts.then_post))
     answers = []
-    for path in opts.path:
+    for method, path in steps:
+        if method == "POST" and opts.then_post and any(a["status"] != 200 for a in answers):
+            break  # the probes failed: no invocation on a release that is not serving
         try:
-            status, text = request(api, cfg.host + path, opts, headers, body)
+            status, text = request(api, cfg.host + path, opts, headers, body, method)
         except Exception as exc:  # connection refused, TLS, timeouts: no HTTP answer at all
             print(f"no answer from {cfg.host}{path}: {exc}", file=sys.stderr)
             return 1
-        answers.append({"path": path, "status": status, "body": text})
-    json.dump(answers if len(answers) > 1 else {"status": answers[0]["status"], "body": answers[0]["body"]},
+        answers.append({"path": path, "method": method, "status": status, "body": text})
+    json.dump(answers if len(steps) > 1 else {"status": answers[0]["status"], "body": answers[0]["body"]},
               sys.stdout)
     return 0
 
 
-def request(api, url, opts, headers, body):
+def request(api, url, opts, headers, body, method=None):
     """(status, text) of one request; raises when the server did not answer."""
+    method = method or opts.method
     try:
-        resp = api.call_api(opts.method, url, headers, body=body, _request_timeout=opts.timeout)
+        resp = api.call_api(method, url, headers, body=body if method == "POST" else None,
+                            _request_timeout=opts.timeout)
         status, data = resp.status, resp.read() if hasattr(resp, "read") else resp.data
     except ApiException as exc:
         status, data = exc.status, (exc.body or b"")
