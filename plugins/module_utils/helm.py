@@ -280,3 +280,58 @@ def run_rollback(runner, params, check_mode=False, mark_stuck=None):
                                              f"marked failed after the rollback to {plan.target} "
                                              f"(revision {result['revision']})")
     return result
+
+
+def upgrade_args(runner, params):
+    """argv (without the binary) for `helm upgrade --install`, flags gated per version."""
+    args = ["upgrade", params["release_name"], params["chart_ref"], "--install",
+            "--namespace", params["release_namespace"]]
+    for path in params.get("values_files") or []:
+        args += ["--values", path]
+    if params.get("reset_values", True):
+        args.append("--reset-values")
+    if params.get("atomic"):
+        args.append(runner.flag("atomic"))
+    if params.get("wait") or params.get("atomic"):
+        args.append(runner.flag("wait"))
+        if params.get("wait_for_jobs"):
+            args.append(runner.require("--wait-for-jobs"))
+    if params.get("timeout"):
+        args += ["--timeout", params["timeout"]]
+    if params.get("history_max") is not None:
+        args += ["--history-max", str(params["history_max"])]
+    if params.get("disable_hook"):
+        args.append("--no-hooks")
+    if params.get("create_namespace"):
+        args.append("--create-namespace")
+    return args
+
+
+def release_status(release, namespace, entry):
+    """The ``status`` of a module result (the keys kubernetes.core.helm returns, without values)."""
+    return dict(name=release, namespace=namespace, revision=int(entry.get("revision", 0)),
+                status=entry.get("status"), chart=entry.get("chart"), app_version=entry.get("app_version"),
+                updated=entry.get("updated"))
+
+
+def run_upgrade(runner, params, check_mode=False):
+    """`helm upgrade --install` without a change check of its own; return the module result.
+
+    The caller has decided that the release changes (the release role's three-way
+    `helm diff upgrade`), so no second diff or read of the values is spent here: one
+    `helm upgrade`, then `helm history --max 1` for the revision it made.
+    """
+    runner.validate_version()
+    release, namespace = params["release_name"], params["release_namespace"]
+    args = upgrade_args(runner, params)
+    result = dict(changed=True, command=runner.command(args), stdout="", stderr="", status={},
+                  helm_version=_dotted(runner.version()))
+    if check_mode:
+        return result
+    _rc, out, err = runner.run(args)
+    latest = (runner.history(release, namespace, max_revisions=1) or [{}])[-1]
+    result.update(stdout=out, stderr=err, status=release_status(release, namespace, latest))
+    if result["status"]["status"] != "deployed":
+        raise HelmError(f"helm upgrade finished but revision {result['status']['revision']} is "
+                        f"{result['status']['status']}", stdout=out, stderr=err, command=result["command"])
+    return result

@@ -89,8 +89,13 @@ options:
     description: The pg_restore binary that checks the archive.
     type: path
     default: pg_restore
-notes:
-  - In check mode nothing is written; the result says what would be.
+attributes:
+  check_mode:
+    description: Writes nothing; looks the PostgreSQL pod up and returns the files it would write.
+    support: full
+  diff_mode:
+    description: Not supported.
+    support: none
 """
 
 EXAMPLES = r"""

@@ -1,7 +1,7 @@
 """helm_rollback module: run as Ansible runs it (a subprocess fed a JSON args file).
 
-A small stand-in helm (a Python script over a JSON state file) records every
-call, so the tests can assert that check mode runs nothing but `helm history`.
+The stand-in helm (helm_stand_in.py) records every call, so the tests can assert
+that check mode runs nothing but `helm history`.
 One test uses the real helm binary against an unreachable API server to check
 the failure report. The real rollback on a real cluster is in tests/e2e.
 """
@@ -9,73 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[4]
-_COLL = ROOT / ".cache" / "collections"
-_LINK = _COLL / "ansible_collections" / "agent_service" / "platform"
-if not _LINK.exists():  # same layout as `make collection`
-    _LINK.parent.mkdir(parents=True, exist_ok=True)
-    _LINK.symlink_to(ROOT)
+from helm_stand_in import ROOT, make_helm, run_module_file, state
 
 MODULE = ROOT / "plugins" / "modules" / "helm_rollback.py"
 BIN_DIR = Path(os.environ.get("BIN_DIR", Path.home() / ".cache/agent-service-platform/bin"))
 
-FAKE_HELM = r'''#!PYTHON
-import json, sys
-state_path = sys.argv[0] + ".json"
-state = json.load(open(state_path))
-state.setdefault("calls", []).append(sys.argv[1:])
-args = sys.argv[1:]
-out, err, rc = "", "", 0
-if args[0] == "version":
-    out = state["version"] + "\n"
-elif args[0] == "history":
-    if not state["history"]:
-        err, rc = "Error: release: not found\n", 1
-    else:
-        out = json.dumps(state["history"])
-elif args[0] == "rollback":
-    if state.get("rollback_fails"):
-        err, rc = "Error: timed out waiting for the condition\n", 1
-    else:
-        target = int(args[2])
-        for entry in state["history"]:
-            if entry["status"] == "deployed":
-                entry["status"] = "superseded"
-        state["history"].append(dict(revision=len(state["history"]) + 1, status="deployed",
-                                     description="Rollback to %d" % target))
-        out = "Rollback was a success! Happy Helming!\n"
-json.dump(state, open(state_path, "w"))
-sys.stdout.write(out); sys.stderr.write(err); sys.exit(rc)
-'''
-
-
-def make_helm(tmp_path, history, version="v3.22.0", **extra):
-    helm = tmp_path / "helm"
-    helm.write_text(FAKE_HELM.replace("PYTHON", sys.executable))
-    helm.chmod(0o755)
-    rows = [dict(revision=r, status=s, description=d) for r, s, d in history]
-    (tmp_path / "helm.json").write_text(json.dumps(dict(version=version, history=rows, **extra)))
-    return helm
-
-
-def state(helm):
-    return json.loads(Path(str(helm) + ".json").read_text())
-
 
 def run_module(tmp_path, **args):
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    env = dict(os.environ, PYTHONPATH=str(_COLL))
-    proc = subprocess.run([sys.executable, str(MODULE), str(args_file)], capture_output=True, text=True, env=env,
-                          check=False, cwd=tmp_path)
-    assert proc.stdout, proc.stderr
-    return json.loads(proc.stdout[proc.stdout.index("{"):])
+    return run_module_file(MODULE, tmp_path, **args)
 
 
 TWO_REVISIONS = [(1, "superseded", "Install complete"), (2, "deployed", "Upgrade complete")]

@@ -20,11 +20,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[4]
-_COLL = ROOT / ".cache" / "collections"
-_LINK = _COLL / "ansible_collections" / "agent_service" / "platform"
-if not _LINK.exists():  # same layout as `make collection`
-    _LINK.parent.mkdir(parents=True, exist_ok=True)
-    _LINK.symlink_to(ROOT)
+# the collection's import path, linked by tests/unit/conftest.py (as by `make collection`)
+_COLL = os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections")).split(os.pathsep)[0]
 sys.path.insert(0, str(ROOT / "app" / "tests"))
 from services import Postgres, pg_bindir  # noqa: E402  (the app tests' PostgreSQL helper)
 

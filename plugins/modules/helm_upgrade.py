@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, agent_service.platform contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: helm_upgrade
+short_description: Install or upgrade a Helm release from a local chart, atomically, once the caller knows it changes
+version_added: 1.0.0
+author:
+  - agent_service.platform contributors (@agent-service)
+description:
+  - Runs C(helm upgrade --install) of a chart directory with values files, atomic (Helm 3 C(--atomic), Helm 4
+    C(--rollback-on-failure)) and waiting (C(--wait), Helm 4 C(--wait=watcher)) by default, then reads the
+    revision it made with C(helm history --max 1).
+  - It does not check for changes itself and always reports RV(ignore:changed=true). The caller decides
+    beforehand; the release role does it with a three-way C(helm diff upgrade) in its render stage, and only then
+    calls this module. Where no such decision is made, use M(kubernetes.core.helm), whose own check (a second
+    C(helm diff) and reads of the release) costs about 1.5 seconds per call.
+  - Takes the connection options and environment fallbacks of kubernetes.core's helm modules, so one
+    C(module_defaults) group serves both.
+requirements:
+  - helm >= 3.8.0 (Helm 3 or Helm 4) on the host that runs the module
+extends_documentation_fragment:
+  - agent_service.platform.k8s_auth
+options:
+  release_name:
+    description: Name of the Helm release.
+    type: str
+    required: true
+    aliases: [name]
+  release_namespace:
+    description: Namespace of the Helm release.
+    type: str
+    required: true
+    aliases: [namespace]
+  chart_ref:
+    description: Path of the chart directory (or packaged chart).
+    type: path
+    required: true
+  values_files:
+    description: Values files, later ones win (C(--values)).
+    type: list
+    elements: path
+    default: []
+  reset_values:
+    description: Start from the chart's values, not the release's last ones (C(--reset-values)).
+    type: bool
+    default: true
+  atomic:
+    description:
+      - Roll the release back when the upgrade fails (C(--atomic), Helm 4 C(--rollback-on-failure)).
+      - Implies O(wait).
+    type: bool
+    default: true
+  wait:
+    description: Wait until the resources are ready (C(--wait), Helm 4 C(--wait=watcher)).
+    type: bool
+    default: true
+  wait_for_jobs:
+    description: With O(wait), also wait for Jobs to complete (helm >= 3.5.0).
+    type: bool
+    default: false
+  timeout:
+    description: Go duration helm waits for each Kubernetes operation, for example V(5m0s).
+    type: str
+    default: 5m0s
+  history_max:
+    description: Maximum number of revisions helm keeps for the release.
+    type: int
+  disable_hook:
+    description: Do not run the chart's hooks (C(--no-hooks)).
+    type: bool
+    default: false
+  create_namespace:
+    description: Create the namespace when it does not exist.
+    type: bool
+    default: false
+  binary_path:
+    description: Path of the helm binary; by default C(helm) is looked up in PATH.
+    type: path
+attributes:
+  check_mode:
+    description: Runs only C(helm version) and returns the command it would run.
+    support: full
+  diff_mode:
+    description: Not supported; the release role shows C(helm diff upgrade) in its diff stage.
+    support: none
+seealso:
+  - module: kubernetes.core.helm
+  - module: agent_service.platform.helm_rollback
+"""
+
+EXAMPLES = r"""
+- name: Upgrade the release (the diff stage found changes)
+  agent_service.platform.helm_upgrade:
+    release_name: agent-service
+    release_namespace: prod
+    chart_ref: /srv/charts/agent-service
+    values_files: [/tmp/release/values.yaml]
+    timeout: 10m
+    history_max: 10
+  register: upgraded
+
+- name: Show the new revision
+  ansible.builtin.debug:
+    msg: "revision {{ upgraded.status.revision }} is {{ upgraded.status.status }}"
+"""
+
+RETURN = r"""
+status:
+  description: The release after the upgrade, as C(helm history) reports its newest revision.
+  returned: success, when not in check mode
+  type: dict
+  sample: {"name": "agent-service", "namespace": "prod", "revision": 7, "status": "deployed",
+           "chart": "agent-service-1.0.0", "app_version": "2.0.0", "updated": "2026-11-28T10:15:00Z"}
+command:
+  description: The helm command that ran (or would run, in check mode).
+  returned: always
+  type: list
+  elements: str
+stdout:
+  description: Output of C(helm upgrade) (the chart's notes).
+  returned: always
+  type: str
+stderr:
+  description: Errors and warnings of C(helm upgrade).
+  returned: always
+  type: str
+helm_version:
+  description: The version of the helm binary used.
+  returned: always
+  type: str
+  sample: 3.22.0
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.agent_service.platform.plugins.module_utils.helm import (
+    HELM_AUTH_ARG_SPEC,
+    HelmError,
+    HelmRunner,
+    auth_env,
+    run_upgrade,
+)
+
+
+def argument_spec():
+    spec = dict(HELM_AUTH_ARG_SPEC)
+    spec.update(
+        release_name=dict(type="str", required=True, aliases=["name"]),
+        release_namespace=dict(type="str", required=True, aliases=["namespace"]),
+        chart_ref=dict(type="path", required=True),
+        values_files=dict(type="list", elements="path", default=[]),
+        reset_values=dict(type="bool", default=True),
+        atomic=dict(type="bool", default=True),
+        wait=dict(type="bool", default=True),
+        wait_for_jobs=dict(type="bool", default=False),
+        timeout=dict(type="str", default="5m0s"),
+        history_max=dict(type="int"),
+        disable_hook=dict(type="bool", default=False),
+        create_namespace=dict(type="bool", default=False),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    binary = module.params["binary_path"] or module.get_bin_path("helm", required=True)
+    runner = HelmRunner(module.run_command, binary=binary, env=auth_env(module.params))
+    try:
+        result = run_upgrade(runner, module.params, check_mode=module.check_mode)
+    except HelmError as exc:
+        module.fail_json(**exc.to_result())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
