@@ -32,6 +32,12 @@ HELM_AUTH_ARG_SPEC = dict(
     ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
 )
 
+# The release a helm module acts on (doc fragment agent_service.platform.helm_release, with binary_path).
+HELM_RELEASE_ARG_SPEC = dict(
+    release_name=dict(type="str", required=True, aliases=["name"]),
+    release_namespace=dict(type="str", required=True, aliases=["namespace"]),
+)
+
 # Environment variables helm reads for each connection option.
 _AUTH_ENV = (
     ("kubeconfig", "KUBECONFIG"),

@@ -26,17 +26,8 @@ requirements:
   - the kubernetes Python library, for O(mark_stuck_failed)
 extends_documentation_fragment:
   - agent_service.platform.k8s_auth
+  - agent_service.platform.helm_release
 options:
-  release_name:
-    description: Name of the Helm release.
-    type: str
-    required: true
-    aliases: [name]
-  release_namespace:
-    description: Namespace of the Helm release.
-    type: str
-    required: true
-    aliases: [namespace]
   revision:
     description:
       - Revision to roll back to. V(0) or unset means the last deployed revision before the current one.
@@ -84,9 +75,6 @@ options:
     type: str
     choices: [secret, configmap]
     default: secret
-  binary_path:
-    description: Path of the helm binary; by default C(helm) is looked up in PATH.
-    type: path
 attributes:
   check_mode:
     description: Returns the plan and the command it would run; runs only read-only C(helm history).
@@ -232,6 +220,7 @@ import copy  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.agent_service.platform.plugins.module_utils.helm import (  # noqa: E402
     HELM_AUTH_ARG_SPEC,
+    HELM_RELEASE_ARG_SPEC,
     HelmError,
     HelmRunner,
     auth_env,
@@ -249,9 +238,8 @@ from ansible_collections.agent_service.platform.plugins.module_utils.k8s_client 
 
 def argument_spec():
     spec = copy.deepcopy(HELM_AUTH_ARG_SPEC)
+    spec.update(copy.deepcopy(HELM_RELEASE_ARG_SPEC))
     spec.update(
-        release_name=dict(type="str", required=True, aliases=["name"]),
-        release_namespace=dict(type="str", required=True, aliases=["namespace"]),
         revision=dict(type="int"),
         wait=dict(type="bool", default=True),
         wait_for_jobs=dict(type="bool", default=False),

@@ -23,17 +23,8 @@ requirements:
   - helm >= 3.8.0 (Helm 3 or Helm 4) on the host that runs the module
 extends_documentation_fragment:
   - agent_service.platform.k8s_auth
+  - agent_service.platform.helm_release
 options:
-  release_name:
-    description: Name of the Helm release.
-    type: str
-    required: true
-    aliases: [name]
-  release_namespace:
-    description: Namespace of the Helm release.
-    type: str
-    required: true
-    aliases: [namespace]
   chart_ref:
     description: Path of the chart directory (or packaged chart).
     type: path
@@ -76,9 +67,6 @@ options:
     description: Create the namespace when it does not exist.
     type: bool
     default: false
-  binary_path:
-    description: Path of the helm binary; by default C(helm) is looked up in PATH.
-    type: path
 attributes:
   check_mode:
     description: Runs only C(helm version) and returns the command it would run.
@@ -134,9 +122,12 @@ helm_version:
   sample: 3.22.0
 """
 
+import copy
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.agent_service.platform.plugins.module_utils.helm import (
     HELM_AUTH_ARG_SPEC,
+    HELM_RELEASE_ARG_SPEC,
     HelmError,
     HelmRunner,
     auth_env,
@@ -145,10 +136,9 @@ from ansible_collections.agent_service.platform.plugins.module_utils.helm import
 
 
 def argument_spec():
-    spec = dict(HELM_AUTH_ARG_SPEC)
+    spec = copy.deepcopy(HELM_AUTH_ARG_SPEC)
+    spec.update(copy.deepcopy(HELM_RELEASE_ARG_SPEC))
     spec.update(
-        release_name=dict(type="str", required=True, aliases=["name"]),
-        release_namespace=dict(type="str", required=True, aliases=["namespace"]),
         chart_ref=dict(type="path", required=True),
         values_files=dict(type="list", elements="path", default=[]),
         reset_values=dict(type="bool", default=True),
