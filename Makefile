@@ -25,9 +25,10 @@ export ANSIBLE_HOME := $(ROOT)/.cache/ansible
 ALL_STAGES  := lint unit sanity chart-test app-test monitoring-test testbed-test e2e
 TEST_STAGES  = $(filter $(DEFINED_STAGES),$(ALL_STAGES))
 # monitoring-test mostly waits (alert `for:` durations, Alertmanager group waits, rollouts):
-# it runs beside lint..app-test, which keep the CPU busy, and testbed-test waits for it.
-# What the stages share is built once first (test-prereqs), so that no two build it at once.
-TEST_BESIDE  = $(filter monitoring-test,$(TEST_STAGES))
+# it runs beside lint..testbed-test, which keep the CPU busy, and e2e waits for it (it
+# loads the CPU as no other stage does). What the stages share is built once first
+# (test-prereqs), so that no two build it at once.
+TEST_BESIDE  = $(if $(filter monitoring-test,$(TEST_STAGES)),monitoring-test$(if $(filter e2e,$(TEST_STAGES)),:e2e))
 
 .PHONY: help test test-prereqs venv clean-results
 help: ## list the targets

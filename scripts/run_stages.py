@@ -8,15 +8,15 @@ silently. A skipped test counts as failed unless its id matches a line of
 tests/skip-allowlist.txt (documented reasons only). The last line printed is
 "N passed, N failed".
 
-    run_stages.py [--prepare TARGET] [--beside STAGE ...] STAGE ...
+    run_stages.py [--prepare TARGET] [--beside STAGE[:BEFORE] ...] STAGE ...
 
 --prepare runs `make TARGET` first: the prerequisites that the stages share (venv,
 collection, images, test bed), built once so that two stages never build them at once.
 --beside STAGE starts STAGE together with the first stage, in a second lane, instead of
-at its place in the order; the stage after that place waits for it. It is meant for a
-stage that mostly waits on timers (alert `for:` durations, Alertmanager group waits)
-beside the CPU-bound stages before it. Its output is kept in $RESULTS/logs/<stage>.log
-and printed when it ends.
+at its place in the order; the stage BEFORE (by default the one after STAGE's place)
+waits for it. It is meant for a stage that mostly waits on timers (alert `for:`
+durations, Alertmanager group waits) beside CPU-bound stages. Its output is kept in
+$RESULTS/logs/<stage>.log and printed when it ends.
 """
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ class Stage:
 
     def start_beside(self) -> None:
         log = RESULTS / "logs" / f"{self.name}.log"
-        print(f"==> make {self.name} (beside the stages before it; output in {log})", flush=True)
+        print(f"==> make {self.name} (in a lane of its own, beside the next stages; output in {log})", flush=True)
         self.thread = threading.Thread(target=self.run, args=(log,), daemon=True)
         self.thread.start()
 
@@ -119,8 +119,8 @@ class Stage:
         sys.stdout.flush()
 
 
-def plan(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """(prepare targets, stages in order, stages run beside) from the command line."""
+def plan(argv: list[str]) -> tuple[list[str], list[str], dict[str, str | None]]:
+    """(prepare targets, stages in order, {stage run beside: the stage that waits for it}) from argv."""
     prepare, beside, stages = [], [], []
     args = iter(argv)
     for arg in args:
@@ -131,10 +131,14 @@ def plan(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
             (prepare if arg == "--prepare" else beside).append(value)
         else:
             stages.append(arg)
-    unknown = [b for b in beside if b not in stages]
-    if unknown:
-        raise SystemExit(f"--beside names stages that are not run: {unknown}")
-    return prepare, stages, [b for b in beside if b in stages]
+    waits: dict[str, str | None] = {}
+    for spec in beside:
+        name, _, before = spec.partition(":")
+        if name not in stages or (before and before not in stages):
+            raise SystemExit(f"--beside {spec} names a stage that is not run: {stages}")
+        after = stages[stages.index(name) + 1:]
+        waits[name] = before or (after[0] if after else None)
+    return prepare, stages, waits
 
 
 def main(argv: list[str]) -> int:
@@ -162,12 +166,12 @@ def main(argv: list[str]) -> int:
     lanes = {name: count(RESULTS, allow)[1] for name in beside}
     for name in beside:
         stages[name].start_beside()
-    for position, name in enumerate(order):
+    for name in order:
         if name in beside:
             continue
-        # a stage placed after a lane's stage waits for it
-        for other in beside:
-            if order.index(other) < position and stages[other].thread is not None:
+        # the stage named to wait for a lane's stage does, and so does every one after it
+        for other, before in beside.items():
+            if before is not None and order.index(name) >= order.index(before) and stages[other].thread is not None:
                 stages[other].join()
                 settle(stages[other], lanes[other])
         print(f"==> make {name}", flush=True)
