@@ -1,6 +1,9 @@
 # Copyright: (c) 2026, agent_service.platform contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The release a helm module acts on, and its helm binary; twin of module_utils/helm.py HELM_RELEASE_ARG_SPEC."""
+"""The release a helm module acts on, its helm binary and how long it waits.
+
+Twin of module_utils/helm.py HELM_RELEASE_ARG_SPEC (binary_path is in HELM_AUTH_ARG_SPEC).
+"""
 
 from __future__ import annotations
 
@@ -21,4 +24,16 @@ options:
   binary_path:
     description: Path of the helm binary; by default C(helm) is looked up in PATH.
     type: path
+  wait:
+    description: Wait until the release's resources are ready (C(--wait), Helm 4 C(--wait=watcher)).
+    type: bool
+    default: true
+  wait_for_jobs:
+    description: With O(wait), also wait for Jobs to complete (helm >= 3.5.0).
+    type: bool
+    default: false
+  timeout:
+    description: Go duration helm waits for each Kubernetes operation, for example V(5m0s).
+    type: str
+    default: 5m0s
 """

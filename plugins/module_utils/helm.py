@@ -32,10 +32,14 @@ HELM_AUTH_ARG_SPEC = dict(
     ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
 )
 
-# The release a helm module acts on (doc fragment agent_service.platform.helm_release, with binary_path).
+# The release a helm module acts on and how long it waits for it (doc fragment
+# agent_service.platform.helm_release, with binary_path).
 HELM_RELEASE_ARG_SPEC = dict(
     release_name=dict(type="str", required=True, aliases=["name"]),
     release_namespace=dict(type="str", required=True, aliases=["namespace"]),
+    wait=dict(type="bool", default=True),
+    wait_for_jobs=dict(type="bool", default=False),
+    timeout=dict(type="str", default="5m0s"),
 )
 
 # Environment variables helm reads for each connection option.
@@ -233,15 +237,22 @@ def plan_rollback(history, revision=None):
     return RollbackPlan(True, current, target, f"roll back from deployed revision {current} to {target}", status)
 
 
-def rollback_args(runner, release, namespace, target, options):
-    """argv (without the binary) for `helm rollback`, flags gated per version."""
-    args = ["rollback", release, str(target), "--namespace", namespace]
-    if options.get("wait"):
+def wait_args(runner, options, wait):
+    """The wait flags shared by upgrade and rollback (HELM_RELEASE_ARG_SPEC's wait, wait_for_jobs, timeout)."""
+    args = []
+    if wait:
         args.append(runner.flag("wait"))
         if options.get("wait_for_jobs"):
             args.append(runner.require("--wait-for-jobs"))
     if options.get("timeout"):
         args += ["--timeout", options["timeout"]]
+    return args
+
+
+def rollback_args(runner, release, namespace, target, options):
+    """argv (without the binary) for `helm rollback`, flags gated per version."""
+    args = ["rollback", release, str(target), "--namespace", namespace]
+    args += wait_args(runner, options, options.get("wait"))
     if options.get("force"):
         args.append(runner.flag("force"))
     if options.get("cleanup_on_fail"):
@@ -298,12 +309,7 @@ def upgrade_args(runner, params):
         args.append("--reset-values")
     if params.get("atomic"):
         args.append(runner.flag("atomic"))
-    if params.get("wait") or params.get("atomic"):
-        args.append(runner.flag("wait"))
-        if params.get("wait_for_jobs"):
-            args.append(runner.require("--wait-for-jobs"))
-    if params.get("timeout"):
-        args += ["--timeout", params["timeout"]]
+    args += wait_args(runner, params, params.get("wait") or params.get("atomic"))
     if params.get("history_max") is not None:
         args += ["--history-max", str(params["history_max"])]
     if params.get("disable_hook"):

@@ -32,18 +32,6 @@ options:
     description:
       - Revision to roll back to. V(0) or unset means the last deployed revision before the current one.
     type: int
-  wait:
-    description: Wait until the rolled-back resources are ready (C(--wait), Helm 4 C(--wait=watcher)).
-    type: bool
-    default: true
-  wait_for_jobs:
-    description: With O(wait), also wait for Jobs to complete (helm >= 3.5.0).
-    type: bool
-    default: false
-  timeout:
-    description: Go duration helm waits for each Kubernetes operation, for example V(5m0s).
-    type: str
-    default: 5m0s
   force:
     description: Replace resources that cannot be updated (C(--force), Helm 4 C(--force-replace)).
     type: bool
@@ -241,9 +229,6 @@ def argument_spec():
     spec.update(copy.deepcopy(HELM_RELEASE_ARG_SPEC))
     spec.update(
         revision=dict(type="int"),
-        wait=dict(type="bool", default=True),
-        wait_for_jobs=dict(type="bool", default=False),
-        timeout=dict(type="str", default="5m0s"),
         force=dict(type="bool", default=False),
         cleanup_on_fail=dict(type="bool", default=False),
         disable_hook=dict(type="bool", default=False),

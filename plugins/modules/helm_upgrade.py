@@ -44,18 +44,6 @@ options:
       - Implies O(wait).
     type: bool
     default: true
-  wait:
-    description: Wait until the resources are ready (C(--wait), Helm 4 C(--wait=watcher)).
-    type: bool
-    default: true
-  wait_for_jobs:
-    description: With O(wait), also wait for Jobs to complete (helm >= 3.5.0).
-    type: bool
-    default: false
-  timeout:
-    description: Go duration helm waits for each Kubernetes operation, for example V(5m0s).
-    type: str
-    default: 5m0s
   history_max:
     description: Maximum number of revisions helm keeps for the release.
     type: int
@@ -143,9 +131,6 @@ def argument_spec():
         values_files=dict(type="list", elements="path", default=[]),
         reset_values=dict(type="bool", default=True),
         atomic=dict(type="bool", default=True),
-        wait=dict(type="bool", default=True),
-        wait_for_jobs=dict(type="bool", default=False),
-        timeout=dict(type="str", default="5m0s"),
         history_max=dict(type="int"),
         disable_hook=dict(type="bool", default=False),
         create_namespace=dict(type="bool", default=False),
