@@ -24,11 +24,11 @@ export ANSIBLE_HOME := $(ROOT)/.cache/ansible
 # registers it with `DEFINED_STAGES += <stage>`; only registered stages run.
 ALL_STAGES  := lint unit sanity chart-test app-test monitoring-test testbed-test e2e
 TEST_STAGES  = $(filter $(DEFINED_STAGES),$(ALL_STAGES))
-# monitoring-test mostly waits (alert `for:` durations, Alertmanager group waits, rollouts):
-# it runs beside lint..testbed-test, which keep the CPU busy, and e2e waits for it (it
-# loads the CPU as no other stage does). What the stages share is built once first
-# (test-prereqs), so that no two build it at once.
-TEST_BESIDE  = $(if $(filter monitoring-test,$(TEST_STAGES)),monitoring-test$(if $(filter e2e,$(TEST_STAGES)),:e2e))
+# monitoring-test and e2e mostly wait (alert `for:` durations, Alertmanager group waits,
+# rollouts, analysis windows): each runs in a lane of its own beside lint..testbed-test,
+# which alone leave about half of the 2 cores idle. What the stages share is built once
+# first (test-prereqs), so that no two build it at once.
+TEST_BESIDE  = $(filter monitoring-test e2e,$(TEST_STAGES))
 
 .PHONY: help test test-prereqs venv clean-results
 help: ## list the targets
@@ -39,7 +39,7 @@ test: ## run every test stage and print "N passed, N failed"
 	@python3 scripts/run_stages.py --prepare test-prereqs $(addprefix --beside ,$(TEST_BESIDE)) $(TEST_STAGES)
 
 # the prerequisites that more than one stage uses (stamps: a no-op when they are up to date)
-test-prereqs: venv debs collection gotools chart-schemas integration-venv otelcol cluster monitoring-crds \
-  monitoring-images app-image chart-images
+test-prereqs: venv debs collection gotools chart-schemas integration-venv otelcol otelcol-image cluster helm-diff \
+  monitoring-crds monitoring-images app-image chart-images
 
 include $(sort $(wildcard mk/*.mk))

@@ -31,5 +31,11 @@ monitoring-images: debs ## operator-mode images (operator, reloader, kube-state-
 monitoring-live-test: venv debs collection cluster monitoring-crds monitoring-images app-image chart-images ## the monitoring stack on the test bed (operator mode)
 	@KUBECONFIG=$(KUBECONFIG_TESTBED) APP_IMAGE_TAG=$(APP_IMAGE_TAG) $(MONITORING_PYTEST) --junitxml=$(RESULTS)/monitoring/live.xml tests/monitoring -m live
 
+# The two halves mostly wait (alert `for:` durations, Alertmanager group waits, rollouts) and use
+# separate ports (offline 59100-59106, live 59150/59190), so they run side by side: the stage
+# takes as long as the live half. Each half's output is printed when it ends.
 DEFINED_STAGES += monitoring-test
-monitoring-test: monitoring-offline-test monitoring-live-test ## offline checks, then the stack on the test bed (see monitoring/README.md)
+monitoring-test: venv debs collection gotools chart-schemas cluster monitoring-crds monitoring-images app-image chart-images ## offline checks beside the stack on the test bed (see monitoring/README.md)
+	@$(PY) scripts/parallel.py --log-dir $(ROOT)/.cache/monitoring/logs \
+	  'monitoring-offline=$(MAKE) --no-print-directory monitoring-offline-test' \
+	  'monitoring-live=$(MAKE) --no-print-directory monitoring-live-test'

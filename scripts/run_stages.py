@@ -12,11 +12,12 @@ tests/skip-allowlist.txt (documented reasons only). The last line printed is
 
 --prepare runs `make TARGET` first: the prerequisites that the stages share (venv,
 collection, images, test bed), built once so that two stages never build them at once.
---beside STAGE starts STAGE together with the first stage, in a second lane, instead of
-at its place in the order; the stage BEFORE (by default the one after STAGE's place)
-waits for it. It is meant for a stage that mostly waits on timers (alert `for:`
-durations, Alertmanager group waits) beside CPU-bound stages. Its output is kept in
-$RESULTS/logs/<stage>.log and printed when it ends.
+--beside STAGE starts STAGE together with the first stage, in a lane of its own, instead
+of at its place in the order; with :BEFORE, the stage BEFORE (and every one after it)
+waits for it, otherwise the run waits for it at the end. It is meant for stages that
+mostly wait (alert `for:` durations, Alertmanager group waits, rollouts, analysis
+windows): alone, the CPU-bound stages leave about half of the CPU idle. A lane's
+output is kept in $RESULTS/logs/<stage>.log and printed when it ends.
 """
 from __future__ import annotations
 
@@ -136,8 +137,10 @@ def plan(argv: list[str]) -> tuple[list[str], list[str], dict[str, str | None]]:
         name, _, before = spec.partition(":")
         if name not in stages or (before and before not in stages):
             raise SystemExit(f"--beside {spec} names a stage that is not run: {stages}")
-        after = stages[stages.index(name) + 1:]
-        waits[name] = before or (after[0] if after else None)
+        waits[name] = before or None
+    for name, before in waits.items():
+        if before in waits:
+            raise SystemExit(f"--beside {name}:{before}: {before} runs in a lane of its own, it cannot wait")
     return prepare, stages, waits
 
 
