@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Run named shell commands side by side and print each one's output when it ends.
 
-Usage: parallel.py [--jobs N] [--log-dir DIR] NAME=COMMAND [NAME=COMMAND ...]
+Usage: parallel.py [--jobs N] [--early-jobs K --early-until FILE] [--log-dir DIR] NAME=COMMAND ...
 
-At most N commands run at once (default: all). Each command's combined output goes to
-DIR/NAME.log and is printed, framed by its name, exit code and wall time, as soon as it
-ends, so interleaved output never mixes. Exits 1 when any command failed.
+Commands start in the order given, at most N at once (default: all); with --early-until,
+at most K at once until FILE exists (`make test` creates it when its CPU-bound stages are
+done, so a lane beside them takes the CPU they leave idle without crowding them). Each
+command's combined output goes to DIR/NAME.log and is printed, framed by its name, exit
+code and wall time, as soon as it ends, so interleaved output never mixes. Exits 1 when
+any command failed.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=0)
+    parser.add_argument("--early-jobs", type=int, default=0)
+    parser.add_argument("--early-until", type=Path)
     parser.add_argument("--log-dir", type=Path, default=Path(".parallel-logs"))
     parser.add_argument("commands", nargs="+", metavar="NAME=COMMAND")
     opts = parser.parse_args(argv)
@@ -30,12 +35,20 @@ def main(argv: list[str]) -> int:
         todo.append((name, command))
     if len({name for name, _ in todo}) != len(todo):
         parser.error("command names must be unique")
+    if (opts.early_jobs > 0) != (opts.early_until is not None):
+        parser.error("--early-jobs and --early-until go together")
     jobs = opts.jobs if opts.jobs > 0 else len(todo)
+
+    def limit() -> int:
+        if opts.early_until is not None and not opts.early_until.exists():
+            return min(opts.early_jobs, jobs)
+        return jobs
+
     opts.log_dir.mkdir(parents=True, exist_ok=True)
     running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
     failed = []
     while todo or running:
-        while todo and len(running) < jobs:
+        while todo and len(running) < limit():
             name, command = todo.pop(0)
             log = opts.log_dir / f"{name}.log"
             with log.open("w") as out:

@@ -17,7 +17,9 @@ of at its place in the order; with :BEFORE, the stage BEFORE (and every one afte
 waits for it, otherwise the run waits for it at the end. It is meant for stages that
 mostly wait (alert `for:` durations, Alertmanager group waits, rollouts, analysis
 windows): alone, the CPU-bound stages leave about half of the CPU idle. A lane's
-output is kept in $RESULTS/logs/<stage>.log and printed when it ends.
+output is kept in $RESULTS/logs/<stage>.log and printed when it ends. Every stage gets
+STAGES_FOREGROUND_DONE, the path of a file created once the stages outside the lanes are
+done: a lane can use it to run fewer jobs at once until then (`make e2e`, E2E_EARLY_JOBS).
 """
 from __future__ import annotations
 
@@ -151,6 +153,10 @@ def main(argv: list[str]) -> int:
     stage_failures = 0
     stages = {name: Stage(name) for name in ["prepare"] * bool(prepare) + order}
     started = time.monotonic()
+    done_marker = RESULTS / "logs" / "foreground-done"
+    done_marker.parent.mkdir(parents=True, exist_ok=True)
+    done_marker.unlink(missing_ok=True)
+    os.environ["STAGES_FOREGROUND_DONE"] = str(done_marker)
 
     def settle(stage: Stage, failures_before: int) -> None:
         # a stage that failed without a failing case in the results counts as one failure;
@@ -181,6 +187,7 @@ def main(argv: list[str]) -> int:
         before = count(RESULTS, allow)[1]
         stages[name].run()
         settle(stages[name], before)
+    done_marker.touch()
     for other in beside:
         if stages[other].thread is not None:
             stages[other].join()

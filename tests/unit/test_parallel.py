@@ -32,3 +32,18 @@ def test_runs_at_most_jobs_commands_at_once(tmp_path):
 def test_bad_input_is_refused(tmp_path):
     assert run(tmp_path, "no-equals-sign").returncode == 2
     assert run(tmp_path, "x=true", "x=true").returncode == 2
+
+
+def test_early_jobs_hold_the_rest_until_the_file_exists(tmp_path):
+    flag = tmp_path / "foreground-done"
+    proc = run(tmp_path, "--jobs", "3", "--early-jobs", "1", "--early-until", str(flag),
+               f"first=sleep 1; touch {flag}; sleep 2", f"second=test -e {flag}", f"third=test -e {flag}")
+    assert proc.returncode == 0, proc.stdout
+    out = proc.stdout
+    # the limit rose to 3 while the first command still ran
+    assert out.index("started second") < out.index("==== first: exit 0")
+    assert out.index("started third") < out.index("==== first: exit 0")
+
+
+def test_early_jobs_need_their_file(tmp_path):
+    assert run(tmp_path, "--early-jobs", "1", "x=true").returncode == 2

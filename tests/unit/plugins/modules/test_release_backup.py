@@ -3,7 +3,7 @@
 helm and kubectl are small stand-ins (Python scripts over a JSON state file) that record
 their calls. The stand-in `kubectl exec` runs the module's own `sh -c` dump script with
 the pod's environment, so the archive is a real `pg_dump -Fc` of a real PostgreSQL
-(Debian's binaries, started for these tests on 127.0.0.1:59096) and the module checks it
+(Debian's binaries, started for these tests on 127.0.0.1:59089) and the module checks it
 with the real `pg_restore --list`. The module on a real cluster is in the Molecule
 scenarios (default: in the pod; backup_restore: by a Job).
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "app" / "tests"))
 from services import Postgres, pg_bindir  # noqa: E402  (the app tests' PostgreSQL helper)
 
 MODULE = ROOT / "plugins" / "modules" / "release_backup.py"
-PG_PORT = 59096
+PG_PORT = 59089
 SELECTOR = "app.kubernetes.io/instance=agent-service,app.kubernetes.io/component=postgresql"
 
 STAND_IN = r'''#!PYTHON
