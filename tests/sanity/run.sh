@@ -10,9 +10,12 @@ py=${PY:-$root/.venv/bin/python}
 "$py" "$root/tests/sanity/stage.py" "$stage"
 
 # ansible-test downloads a get-pip script from a host this network cannot reach; it looks in
-# ~/.ansible/test/cache first. Point HOME at a cache inside the checkout and put our stand-in there.
-# The sanity virtual environments are cached there too (.cache/ansible-test-home/.ansible/test/venv).
-export HOME=$root/.cache/ansible-test-home
+# ~/.ansible/test/cache first. Point HOME at a cache of our own and put our stand-in there.
+# The sanity virtual environments (.ansible/test/venv, named by a hash of ansible-test's pinned
+# requirements) and pip's downloads are cached there too. It lives in CACHE_DIR, beside the
+# other build caches, so that a fresh clone does not build them again (about 150 s of the
+# stage on 2 cores).
+export HOME=${CACHE_DIR:-$HOME/.cache/agent-service-platform}/ansible-test-home
 pip_version=$("$py" - <<'PY'
 import pathlib, re, ansible_test
 src = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
