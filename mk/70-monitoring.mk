@@ -11,7 +11,10 @@ monitoring-generate: venv ## regenerate the SLO rules and the Grafana dashboard 
 	@$(PY) monitoring/slo/generate.py
 	@$(PY) monitoring/grafana/generate.py
 
-monitoring-offline-test: venv debs collection gotools chart-schemas ## promtool/amtool checks, unit tests, dashboard, role render and staleness checks
+MONITORING_OFFLINE_PREREQS := venv debs collection gotools chart-schemas
+MONITORING_LIVE_PREREQS    := venv debs collection cluster monitoring-crds monitoring-images app-image chart-images
+
+monitoring-offline-test: $(MONITORING_OFFLINE_PREREQS) ## promtool/amtool checks, unit tests, dashboard, role render and staleness checks
 	@$(CHECK) monitoring promtool-check-rules -- promtool check rules --lint=all --lint-fatal monitoring/prometheus/rules.yml monitoring/prometheus/slo-rules.yml
 	@$(CHECK) monitoring promtool-test-rules -- promtool test rules $(sort $(wildcard monitoring/prometheus/tests/*.test.yml))
 	@$(CHECK) monitoring amtool-check-config -- amtool check-config monitoring/alertmanager.yml
@@ -28,14 +31,14 @@ monitoring-crds: ## prometheus-operator CRD manifests into $(MONITORING_CRDS_DIR
 monitoring-images: debs ## operator-mode images (operator, reloader, kube-state-metrics, Prometheus, Alertmanager, exporters)
 	@bash monitoring/images/build.sh
 
-monitoring-live-test: venv debs collection cluster monitoring-crds monitoring-images app-image chart-images ## the monitoring stack on the test bed (operator mode)
+monitoring-live-test: $(MONITORING_LIVE_PREREQS) ## the monitoring stack on the test bed (operator mode)
 	@KUBECONFIG=$(KUBECONFIG_TESTBED) APP_IMAGE_TAG=$(APP_IMAGE_TAG) $(MONITORING_PYTEST) --junitxml=$(RESULTS)/monitoring/live.xml tests/monitoring -m live
 
 # The two halves mostly wait (alert `for:` durations, Alertmanager group waits, rollouts) and use
 # separate ports (offline 59100-59106, live 59150/59190), so they run side by side: the stage
 # takes as long as the live half. Each half's output is printed when it ends.
 DEFINED_STAGES += monitoring-test
-monitoring-test: venv debs collection gotools chart-schemas cluster monitoring-crds monitoring-images app-image chart-images ## offline checks beside the stack on the test bed (see monitoring/README.md)
+monitoring-test: $(sort $(MONITORING_OFFLINE_PREREQS) $(MONITORING_LIVE_PREREQS)) ## offline checks beside the stack on the test bed (see monitoring/README.md)
 	@$(PY) scripts/parallel.py --log-dir $(ROOT)/.cache/monitoring/logs \
 	  'monitoring-offline=$(MAKE) --no-print-directory monitoring-offline-test' \
 	  'monitoring-live=$(MAKE) --no-print-directory monitoring-live-test'
