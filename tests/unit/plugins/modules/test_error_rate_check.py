@@ -117,8 +117,13 @@ def test_any_promql_scalar_and_min_threshold(prometheus):
     assert not failed and result["value"] == 1.0
     assert_same_as_prometheus(prometheus, result)
     result, failed = check(prometheus, check="query", query='sum by (namespace) (rate(http_requests_total'
-                           '{namespace=~"below|above",status=~"5.."}[30s]))', threshold=10)
-    assert not failed and len(result["measurements"][0]["samples"]) == 2 and result["value"] is None
+                           '{namespace=~"below|above",status=~"5.."}[30s]))', threshold=100)
+    # Two series, so no single value. Their rates grow towards 25/s and 1/s while the TSDB is younger
+    # than the 30 s window, so the threshold sits above the final rates and the ratio is what is checked.
+    assert not failed and result["value"] is None
+    samples = {s["labels"]["namespace"]: s["value"] for s in result["measurements"][0]["samples"]}
+    assert sorted(samples) == ["above", "below"] and samples["above"] == pytest.approx(25 * samples["below"])
+    assert_same_as_prometheus(prometheus, result)
 
 
 def test_invalid_promql_passes_prometheus_error_text(prometheus):
