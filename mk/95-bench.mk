@@ -6,7 +6,8 @@
 #   P4 API throughput vs bare uvicorn                     make api-bench
 #   P6 make cluster (warm), last make test, cold tools    make testbed-bench (stops the test bed's workloads)
 #   cold make tools images in a clean room                make cold-build-bench (~1 h)
-.PHONY: bench api-bench release-bench testbed-bench cold-build-bench
+#   cold `make up` + `make test`, every cache moved aside  COLD_PATH_MOVE_CACHES=yes make cold-path-bench (~1 h)
+.PHONY: bench api-bench release-bench testbed-bench cold-build-bench cold-path-bench
 bench: semver-bench api-bench release-bench testbed-bench ## P1-P6 into bench/results (not cold-build-bench)
 
 api-bench: venv debs ## P4: the API's /health and enqueue latency vs a bare uvicorn app
@@ -20,3 +21,6 @@ testbed-bench: venv cluster ## P6: make cluster (warm) x3, the last make test, t
 
 cold-build-bench: ## cold make tools images with empty caches, beside the warm ones
 	@nice -n 10 bash bench/cold_build.sh
+
+cold-path-bench: ## README's make up + make test from a fresh clone with every cache moved aside (restored afterwards)
+	@bash bench/cold_path.sh
