@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 import urllib.request
 import uuid
 
@@ -214,10 +213,15 @@ def test_network_policy_deny_all_then_allow(kube: Kube, namespace: str, echo_ima
     deny_all = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-all"},
                 "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
     apply(kube, namespace, deny_all)
-    time.sleep(2)
-    phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"}, timeout_s=4)
-    assert phase == "Failed", f"deny-all did not block the request: {logs}"
+    # kube-router programs the policy within a second or two, later when the e2e lane loads the node:
+    # a few client pods, one after the other, until one is blocked; then the next one must be blocked too
+    def blocked():
+        phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"}, timeout_s=4)
+        return (phase, logs) if phase == "Failed" else None
+    phase, logs = kube.wait_for("deny-all to block the client", blocked, timeout=60, interval=1)
     assert "error:" in logs, logs
+    phase, logs = fetch_from_pod(kube, namespace, echo_image, url, labels={"role": "client"}, timeout_s=4)
+    assert phase == "Failed", f"deny-all did not keep blocking the request: {logs}"
 
     allow = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-client"},
              "spec": {"podSelector": {"matchLabels": {"app": "server"}}, "policyTypes": ["Ingress"],
