@@ -5,7 +5,7 @@ Python client that kubernetes.core already requires on the controller.
 
     service_request.py --kubeconfig FILE [--context NAME] --path /api/v1/namespaces/N/services/S:http/proxy/P
                        [--method GET|POST] [--body JSON] [--timeout SECONDS] [--client-id ID]
-                       [--then-post PATH] [--for SECONDS --rate PER_SECOND]
+                       [--then-post PATH] [--for SECONDS --rate PER_SECOND [--stop-file FILE]]
 
 Prints {"status": <HTTP status>, "body": <text>} and exits 0 whenever the server answered
 (the caller judges the status); exits 1 with a message when it could not connect. With
@@ -17,11 +17,14 @@ answer to the list (the smoke invocation, in the same process as the probes).
 address, so without it the role's requests, the analysis traffic and anyone else's share
 one rate-limit bucket of the app. --for repeats the request at --rate per second for that
 long (the analysis window's traffic, what Flagger's load tester does) and prints
-{"sent": N, "statuses": {"200": N, ...}, "no_answer": N} instead.
+{"sent": N, "statuses": {"200": N, ...}, "no_answer": N, "seconds": S, "stopped": BOOL} instead;
+--stop-file ends it early once that file exists (the analysis stage stops its traffic when
+the check has its verdict, instead of leaving it to run past the window).
 (`kubectl create --raw -f` does not deliver a JSON body through the service proxy.)
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -42,6 +45,7 @@ def main():
     parser.add_argument("--then-post", help="after the GETs, when all answered 200, POST --body to this path")
     parser.add_argument("--for", dest="duration", type=float, default=0.0)
     parser.add_argument("--rate", type=float, default=1.0)
+    parser.add_argument("--stop-file", help="with --for: stop as soon as this file exists")
     opts = parser.parse_args()
     cfg = client.Configuration()
     config.load_kube_config(opts.kubeconfig, context=opts.context or None, client_configuration=cfg)
@@ -94,16 +98,24 @@ def repeat(api, url, opts, headers, body):
     """The request at opts.rate per second for opts.duration seconds; counts by status."""
     statuses, no_answer, sent = {}, 0, 0
     start = time.monotonic()
-    while time.monotonic() - start < opts.duration:
+    while time.monotonic() - start < opts.duration and not stop_requested(opts.stop_file):
         sent += 1
         try:
             status, _text = request(api, url, opts, headers, body)
             statuses[str(status)] = statuses.get(str(status), 0) + 1
         except Exception:  # noqa: BLE001 - a refused or timed-out request is counted, not fatal
             no_answer += 1
-        time.sleep(max(0.0, start + sent / opts.rate - time.monotonic()))
-    json.dump({"sent": sent, "statuses": statuses, "no_answer": no_answer}, sys.stdout)
+        next_at = start + sent / opts.rate
+        while time.monotonic() < next_at and not stop_requested(opts.stop_file):
+            time.sleep(min(0.1, max(0.0, next_at - time.monotonic())))
+    seconds = time.monotonic() - start
+    json.dump({"sent": sent, "statuses": statuses, "no_answer": no_answer,
+               "seconds": round(seconds, 1), "stopped": seconds < opts.duration}, sys.stdout)
     return 0
+
+
+def stop_requested(stop_file):
+    return bool(stop_file) and os.path.exists(stop_file)
 
 
 if __name__ == "__main__":
