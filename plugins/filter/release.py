@@ -11,6 +11,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible_collections.agent_service.platform.plugins.module_utils import (
     conventional_commits,
+    release_stages,
     release_topology,
     semver,
     version_policy,
@@ -83,10 +84,26 @@ def bluegreen_plan(live_group, release_name, main_fullname, releases=None):
     return release_topology.bluegreen_plan(release_name, main_fullname, live_group or None, releases or ())
 
 
+def release_plan(values, strategy, release_name, main_fullname, traffic_group="", releases=None):
+    """The main release's values under a strategy, and the strategy's plan (blue/green colours)."""
+    return release_topology.release_plan(strategy, values, release_name, main_fullname, traffic_group, releases or ())
+
+
+def stage_timings(results, started):
+    """Seconds per stage, from the stages' results and their ``at`` stamps."""
+    return release_stages.stage_timings(results, started)
+
+
+def failed_stage(task_name):
+    """The stage a failed task of the upgrade block belongs to (upgrade, smoke or analysis)."""
+    return release_stages.failed_stage(task_name)
+
+
 class FilterModule:
     def filters(self):
         return {
             f.__name__: _wrap(f)
             for f in (semver_parse, semver_compare, semver_bump, image_tags, conventional_bump,
-                      satellite_values, bluegreen_shared_values, bluegreen_plan)
+                      satellite_values, bluegreen_shared_values, bluegreen_plan, release_plan, stage_timings,
+                      failed_stage)
         }

@@ -10,8 +10,18 @@ FILTERS = FilterModule().filters()
 
 
 def test_exported_names():
-    assert sorted(FILTERS) == ["bluegreen_plan", "bluegreen_shared_values", "conventional_bump", "image_tags",
-                               "satellite_values", "semver_bump", "semver_compare", "semver_parse"]
+    assert sorted(FILTERS) == ["bluegreen_plan", "bluegreen_shared_values", "conventional_bump", "failed_stage",
+                               "image_tags", "release_plan", "satellite_values", "semver_bump", "semver_compare",
+                               "semver_parse", "stage_timings"]
+
+
+def test_release_stage_filters():
+    assert FILTERS["failed_stage"]("Smoke | Require a succeeded invocation") == "smoke"
+    assert FILTERS["stage_timings"]({"diff": {"at": 12.5}, "render": {"at": 10}}, 9) == {"render": 1.0, "diff": 2.5}
+    plan = FILTERS["release_plan"]({"api": {}}, "bluegreen", "r", "r-agent-service", "", ["r"])
+    assert plan["bluegreen"]["target"] == "r-blue"
+    with pytest.raises(AnsibleFilterError, match="release_plan: the release values must be a dict"):
+        FILTERS["release_plan"]("not a dict", "rolling", "r", "r")
 
 
 def test_semver_parse():
