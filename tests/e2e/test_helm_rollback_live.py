@@ -10,75 +10,10 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-COLL = ROOT / ".cache" / "collections"
-MODULE = ROOT / "plugins" / "modules" / "helm_rollback.py"
-BIN_DIR = Path(os.environ.get("BIN_DIR", Path.home() / ".cache/agent-service-platform/bin"))
-KUBECONFIG = os.environ.get("KUBECONFIG") or str(ROOT / ".testbed" / "kubeconfig")
-
-CHART = {
-    "Chart.yaml": "apiVersion: v2\nname: rollback-probe\nversion: 0.1.0\nappVersion: '1'\n",
-    "templates/configmap.yaml": (
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
-        "data:\n  generation: {{ .Values.generation | quote }}\n"),
-    "templates/deployment.yaml": (
-        "{{- if .Values.stuck }}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"
-        "spec:\n  replicas: 1\n  selector: {matchLabels: {app: probe}}\n  template:\n"
-        "    metadata: {labels: {app: probe}}\n    spec:\n      containers:\n"
-        "        - {name: c, image: 'localhost/never-there:1', imagePullPolicy: Never}\n{{- end }}\n"),
-}
-
-
-def helm_bin(name):
-    path = BIN_DIR / name
-    assert path.exists(), f"{name} is not built: run `make gotools`"
-    return str(path)
-
-
-def run(argv, **kw):
-    env = dict(os.environ, KUBECONFIG=KUBECONFIG)
-    return subprocess.run(argv, capture_output=True, text=True, env=env, check=False, **kw)
-
-
-def module(tmp_path, **args):
-    args_file = tmp_path / f"args-{uuid.uuid4().hex}.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": dict(args, kubeconfig=KUBECONFIG)}))
-    proc = subprocess.run([sys.executable, str(MODULE), str(args_file)], capture_output=True, text=True, check=False,
-                          env=dict(os.environ, PYTHONPATH=str(COLL)), cwd=tmp_path)
-    assert proc.stdout, proc.stderr
-    return json.loads(proc.stdout[proc.stdout.index("{"):])
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    assert Path(KUBECONFIG).exists(), f"no cluster: {KUBECONFIG} does not exist (make cluster)"
-    proc = run([helm_bin("helm"), "list", "-A"])
-    assert proc.returncode == 0, proc.stderr
-    return KUBECONFIG
-
-
-@pytest.fixture()
-def chart(tmp_path):
-    root = tmp_path / "chart"
-    for rel, text in CHART.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
-
-
-@pytest.fixture()
-def namespace(cluster):
-    name = f"e2e-rollback-{uuid.uuid4().hex[:6]}"
-    assert run(["kubectl", "create", "namespace", name]).returncode == 0
-    yield name
-    run(["kubectl", "delete", "namespace", name, "--wait=false"])
+from conftest import KUBECONFIG, helm_bin, run, run_module
 
 
 def configmap_generation(namespace, name="probe"):
@@ -98,18 +33,19 @@ def test_rollback_to_last_deployed_then_to_a_given_revision(helm_name, namespace
         assert proc.returncode == 0, proc.stderr
     assert configmap_generation(namespace) == "three"
 
-    plan = module(tmp_path, name="probe", namespace=namespace, binary_path=helm, _ansible_check_mode=True)
+    plan = run_module("helm_rollback", tmp_path, name="probe", namespace=namespace, binary_path=helm,
+                      _ansible_check_mode=True)
     assert plan["changed"] and plan["rolled_back_to"] == 2 and plan["revision"] == 3
     assert configmap_generation(namespace) == "three" and len(history(helm, namespace)) == 3
 
-    result = module(tmp_path, name="probe", namespace=namespace, binary_path=helm, timeout="60s")
+    result = run_module("helm_rollback", tmp_path, name="probe", namespace=namespace, binary_path=helm, timeout="60s")
     assert result["changed"] and (result["rolled_back_from"], result["rolled_back_to"]) == (3, 2)
     assert (result["revision"], result["status"]) == (4, "deployed")
     assert configmap_generation(namespace) == "two"
 
-    result = module(tmp_path, name="probe", namespace=namespace, binary_path=helm, revision=1)
+    result = run_module("helm_rollback", tmp_path, name="probe", namespace=namespace, binary_path=helm, revision=1)
     assert result["changed"] and result["revision"] == 5 and configmap_generation(namespace) == "one"
-    again = module(tmp_path, name="probe", namespace=namespace, binary_path=helm, revision=1)
+    again = run_module("helm_rollback", tmp_path, name="probe", namespace=namespace, binary_path=helm, revision=1)
     assert again["changed"] is False and len(history(helm, namespace)) == 5
 
 
@@ -130,7 +66,7 @@ def test_pending_upgrade_left_by_a_killed_helm_is_recovered(namespace, chart, tm
     blocked = run([helm, "upgrade", "probe", str(chart), "-n", namespace, "--set", "generation=next"])
     assert blocked.returncode != 0 and "another operation" in blocked.stderr
 
-    result = module(tmp_path, name="probe", namespace=namespace, binary_path=helm, timeout="90s")
+    result = run_module("helm_rollback", tmp_path, name="probe", namespace=namespace, binary_path=helm, timeout="90s")
     assert result["plan"]["current_status"] == "pending-upgrade" and result["rolled_back_to"] == 1
     assert result["status"] == "deployed" and configmap_generation(namespace) == "good"
     # the stuck revision is marked failed in helm's own record: no pending revision is left
@@ -146,5 +82,6 @@ def test_pending_upgrade_left_by_a_killed_helm_is_recovered(namespace, chart, tm
 
 
 def test_unknown_release_on_a_real_cluster(namespace, tmp_path):
-    result = module(tmp_path, name="nothing-here", namespace=namespace, binary_path=helm_bin("helm"))
+    result = run_module("helm_rollback", tmp_path, name="nothing-here", namespace=namespace,
+                        binary_path=helm_bin("helm"))
     assert result["failed"] and "release not found" in result["msg"]

@@ -1,0 +1,76 @@
+"""release_status and helm_diff against a real API server, with the real helm and helm-diff.
+
+The tiny chart of conftest.py is installed with helm; the modules run as Ansible runs them.
+"""
+from __future__ import annotations
+
+import pytest
+from conftest import helm_bin, run, run_module
+
+
+def install(namespace, chart, generation):
+    proc = run([helm_bin("helm"), "upgrade", "--install", "probe", str(chart), "-n", namespace,
+                "--set-string", f"generation={generation}"])
+    assert proc.returncode == 0, proc.stderr
+
+
+def values_file(tmp_path, text):
+    path = tmp_path / f"values-{abs(hash(text))}.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_status_of_an_absent_then_installed_release(namespace, chart, tmp_path):
+    helm = helm_bin("helm")
+    absent = run_module("release_status", tmp_path, name="probe", namespace=namespace, binary_path=helm,
+                        chart_ref=str(chart), require_diff_plugin=True, list_releases=True, traffic_group=True)
+    assert not absent.get("failed"), absent
+    assert (absent["exists"], absent["revision"], absent["status"], absent["pending"]) == (False, None, "", False)
+    assert absent["fullname"] == "probe-rollback-probe" and absent["releases"] == [] and absent["traffic_group"] == ""
+    assert absent["helm_version"].startswith("3.") and absent["helm_diff_version"]
+    assert absent["changed"] is False
+
+    install(namespace, chart, "one")
+    install(namespace, chart, "two")
+    found = run_module("release_status", tmp_path, name="probe", namespace=namespace, binary_path=helm,
+                       chart_ref=str(chart), fullname_override="custom", list_releases=True)
+    expected = run([helm, "history", "probe", "-n", namespace, "--max", "1", "-o", "json"]).stdout
+    assert (found["exists"], found["revision"], found["status"]) == (True, 2, "deployed")
+    assert f'"revision":{found["revision"]}' in expected.replace(" ", "")
+    assert found["chart"] == "rollback-probe-0.1.0" and found["fullname"] == "custom"
+    assert found["releases"] == ["probe"]
+
+
+def test_diff_decides_and_bad_values_change_nothing(namespace, chart, tmp_path):
+    helm = helm_bin("helm")
+    install(namespace, chart, "one")
+    common = dict(name="probe", namespace=namespace, binary_path=helm, chart_ref=str(chart), kube_version="1.34.0",
+                  status="deployed")
+
+    same = run_module("helm_diff", tmp_path, values_files=[values_file(tmp_path, "generation: one\n")], **common)
+    assert not same.get("failed"), same
+    assert (same["changed"], same["differs"], same["pending"], same["summary"]) == (False, False, False, [])
+
+    other = run_module("helm_diff", tmp_path, values_files=[values_file(tmp_path, "generation: two\n")], **common)
+    assert (other["changed"], other["differs"], other["pending"]) == (True, True, True)
+    assert other["summary"] == [f"{namespace}, probe, ConfigMap (v1) has changed:"]
+    assert '-  generation: "one"' in other["text"] and '+  generation: "two"' in other["text"]
+
+    # without status the module reads it; without a diff the release is always pending
+    read = run_module("helm_diff", tmp_path, values_files=[values_file(tmp_path, "generation: one\n")],
+                      **dict(common, status=None, diff=False))
+    assert (read["differs"], read["pending"], read["command"]) == (None, True, [])
+
+    bad = run_module("helm_diff", tmp_path, values_files=[values_file(tmp_path, "generation: 3\n")], **common)
+    assert bad["failed"] and "are invalid; nothing was changed on the cluster" in bad["msg"]
+    assert "generation" in bad["msg"]
+    history = run([helm, "history", "probe", "-n", namespace, "-o", "json"]).stdout
+    assert history.count('"revision"') == 1
+    data = run(["kubectl", "-n", namespace, "get", "configmap", "probe", "-o", "jsonpath={.data.generation}"]).stdout
+    assert data == "one"
+
+
+@pytest.mark.parametrize("module", ["release_status", "helm_diff"])
+def test_bad_input_is_refused(module, namespace, tmp_path):
+    result = run_module(module, tmp_path, namespace=namespace, binary_path=helm_bin("helm"))
+    assert result["failed"] and "missing required arguments" in result["msg"] and "release_name" in result["msg"]
