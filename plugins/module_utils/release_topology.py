@@ -153,10 +153,10 @@ def release_plan(strategy, values, release_name, main_fullname, traffic_group=""
     blue/green: the colours (``bluegreen_plan``) and the main release's values with its Service on
     the live colour (the first colour on a first install), so that its diff shows every change but
     the switch. Every other strategy deploys the merged values to the main release as they are.
-    Returns ``{'values': ..., 'bluegreen': plan or None}``.
+    Returns ``{'values': ..., 'plan': the strategy's plan or None}``.
     """
     values = _require_dict(values)
     if strategy != "bluegreen":
-        return {"values": values, "bluegreen": None}
+        return {"values": values, "plan": None}
     plan = bluegreen_plan(release_name, main_fullname, traffic_group or None, releases)
-    return {"values": shared_values(values, plan["live"] or plan["target"]), "bluegreen": plan}
+    return {"values": shared_values(values, plan["live"] or plan["target"]), "plan": plan}

@@ -19,7 +19,7 @@ def test_release_stage_filters():
     assert FILTERS["failed_stage"]("Smoke | Require a succeeded invocation") == "smoke"
     assert FILTERS["stage_timings"]({"diff": {"at": 12.5}, "render": {"at": 10}}, 9) == {"render": 1.0, "diff": 2.5}
     plan = FILTERS["release_plan"]({"api": {}}, "bluegreen", "r", "r-agent-service", "", ["r"])
-    assert plan["bluegreen"]["target"] == "r-blue"
+    assert plan["plan"]["target"] == "r-blue"
     with pytest.raises(AnsibleFilterError, match="release_plan: the release values must be a dict"):
         FILTERS["release_plan"]("not a dict", "rolling", "r", "r")
 

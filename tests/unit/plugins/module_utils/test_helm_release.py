@@ -129,12 +129,12 @@ def test_stage_timings_charge_a_failure_to_its_stage():
 def test_release_plan_shapes_only_bluegreen():
     values = {"api": {"replicaCount": 3}, "worker": {"replicaCount": 2}}
     rolling = release_topology.release_plan("rolling", values, "agent-service", "agent-service")
-    assert rolling == {"values": values, "bluegreen": None}
+    assert rolling == {"values": values, "plan": None}
     first = release_topology.release_plan("bluegreen", values, "agent-service", "agent-service", "", ["agent-service"])
-    assert first["bluegreen"]["live"] is None and first["bluegreen"]["target"] == "agent-service-blue"
+    assert first["plan"]["live"] is None and first["plan"]["target"] == "agent-service-blue"
     assert first["values"]["api"]["service"] == {"selectBy": "traffic", "trafficGroup": "agent-service-blue"}
     assert first["values"]["api"]["replicaCount"] == 0
     live = release_topology.release_plan("bluegreen", values, "agent-service", "agent-service", "agent-service-blue",
                                          ["agent-service", "agent-service-blue", "agent-service-green"])
-    assert live["bluegreen"]["target"] == "agent-service-green" and live["bluegreen"]["replace"]
+    assert live["plan"]["target"] == "agent-service-green" and live["plan"]["replace"]
     assert live["values"]["api"]["service"]["trafficGroup"] == "agent-service-blue"
