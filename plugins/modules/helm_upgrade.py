@@ -14,9 +14,9 @@ description:
     C(--rollback-on-failure)) and waiting (C(--wait), Helm 4 C(--wait=watcher)) by default, then reads the
     revision it made with C(helm history --max 1).
   - It does not check for changes itself and always reports RV(ignore:changed=true). The caller decides
-    beforehand; the release role does it with a three-way C(helm diff upgrade) in its render stage, and only then
-    calls this module. Where no such decision is made, use M(kubernetes.core.helm), whose own check (a second
-    C(helm diff) and reads of the release) costs about 1.5 seconds per call.
+    beforehand, as the release role does with M(agent_service.platform.helm_diff) in its diff stage, and only
+    then calls this module. Where no such decision is made, use M(kubernetes.core.helm), which makes a check of
+    its own (a second C(helm diff) and reads of the release) on every call.
   - Takes the connection options and environment fallbacks of kubernetes.core's helm modules, so one
     C(module_defaults) group serves both.
 requirements:
@@ -64,6 +64,7 @@ attributes:
     support: none
 seealso:
   - module: kubernetes.core.helm
+  - module: agent_service.platform.helm_diff
   - module: agent_service.platform.helm_rollback
 """
 
