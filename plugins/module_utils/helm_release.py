@@ -146,7 +146,7 @@ def diff_args(params):
     for path in params.get("values_files") or []:
         args += ["--values", path]
     args += ["--three-way-merge", "--no-hooks", "--suppress-secrets", "--normalize-manifests", "--allow-unreleased",
-             "--detailed-exitcode", "--no-color", "--context", str(params.get("context", 3))]
+             "--detailed-exitcode", "--no-color", "--context", str(params.get("context_lines", 3))]
     return args
 
 

@@ -53,8 +53,8 @@ options:
     description: Run C(helm diff upgrade). Without it the release is always pending.
     type: bool
     default: true
-  context:
-    description: Lines of context around each change in the diff.
+  context_lines:
+    description: Lines of context around each change in the diff (C(helm diff --context)).
     type: int
     default: 3
   status:
@@ -145,7 +145,7 @@ def argument_spec():
         values_files=dict(type="list", elements="path", default=[]),
         kube_version=dict(type="str"),
         diff=dict(type="bool", default=True),
-        context=dict(type="int", default=3),
+        context_lines=dict(type="int", default=3),
         status=dict(type="str"),
     )
     return spec

@@ -13,7 +13,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import KUBECONFIG, helm_bin, run, run_module
+from live_modules import KUBECONFIG, helm_bin, run, run_module
 
 
 def configmap_generation(namespace, name="probe"):

@@ -5,7 +5,7 @@ The tiny chart of conftest.py is installed with helm; the modules run as Ansible
 from __future__ import annotations
 
 import pytest
-from conftest import helm_bin, run, run_module
+from live_modules import helm_bin, run, run_module
 
 
 def install(namespace, chart, generation):
@@ -54,7 +54,7 @@ def test_diff_decides_and_bad_values_change_nothing(namespace, chart, tmp_path):
     other = run_module("helm_diff", tmp_path, values_files=[values_file(tmp_path, "generation: two\n")], **common)
     assert (other["changed"], other["differs"], other["pending"]) == (True, True, True)
     assert other["summary"] == [f"{namespace}, probe, ConfigMap (v1) has changed:"]
-    assert '-  generation: "one"' in other["text"] and '+  generation: "two"' in other["text"]
+    assert '-   generation: one' in other["text"] and '+   generation: two' in other["text"]
 
     # without status the module reads it; without a diff the release is always pending
     read = run_module("helm_diff", tmp_path, values_files=[values_file(tmp_path, "generation: one\n")],

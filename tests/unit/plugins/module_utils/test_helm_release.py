@@ -88,7 +88,7 @@ def test_diff_summary_keeps_the_resource_lines_only():
 
 def test_diff_args_carry_the_three_way_flags():
     args = helm_release.diff_args(dict(release_name="r", chart_ref="/c", release_namespace="ns",
-                                       values_files=["/v1", "/v2"], context=5))
+                                       values_files=["/v1", "/v2"], context_lines=5))
     assert args[:6] == ["diff", "upgrade", "r", "/c", "--namespace", "ns"]
     assert args[6:10] == ["--values", "/v1", "--values", "/v2"]
     for flag in ("--three-way-merge", "--suppress-secrets", "--detailed-exitcode", "--no-hooks", "--allow-unreleased"):
