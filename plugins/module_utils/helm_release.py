@@ -187,4 +187,3 @@ def run_diff(runner, params):
     pending, reason = release_pending(differs, status)
     return dict(changed=bool(differs), differs=differs, pending=pending, reason=reason, summary=diff_summary(text),
                 text=text, command=runner.command(diff_args(params)) if differs is not None else [])
-

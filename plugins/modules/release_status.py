@@ -12,7 +12,7 @@ author:
 description:
   - Checks that helm is at least 3.8.0 and, with O(require_diff_plugin), that the helm-diff plugin is at least
     3.9.0. The minimums are written once, in the collection's C(module_utils).
-  - Reads the newest revision of the release (C(helm history --max 1)): its number, status, chart and app version.
+  - Reads the newest revision of the release with C(helm history --max 1), its number, status, chart and app version.
     A release that does not exist is not an error (RV(exists=false)).
   - With O(chart_ref), returns the chart's fullname of the release, the rule of the chart's
     C(agent-service.fullname) helper (C(fullnameOverride), C(nameOverride), 63 characters).
