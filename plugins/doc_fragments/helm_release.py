@@ -3,12 +3,15 @@
 """The release a helm module acts on, its helm binary and how long it waits.
 
 Twin of module_utils/helm.py HELM_RELEASE_ARG_SPEC (binary_path is in HELM_AUTH_ARG_SPEC).
+``agent_service.platform.helm_release.release`` is the release and binary alone, for the modules
+that only read.
 """
 
 from __future__ import annotations
 
 
 class ModuleDocFragment:
+    # ansible-test reads each fragment as a string literal, so RELEASE repeats the first options
     DOCUMENTATION = r"""
 options:
   release_name:
@@ -36,4 +39,21 @@ options:
     description: Go duration helm waits for each Kubernetes operation, for example V(5m0s).
     type: str
     default: 5m0s
+"""
+
+    RELEASE = r"""
+options:
+  release_name:
+    description: Name of the Helm release.
+    type: str
+    required: true
+    aliases: [name]
+  release_namespace:
+    description: Namespace of the Helm release.
+    type: str
+    required: true
+    aliases: [namespace]
+  binary_path:
+    description: Path of the helm binary; by default C(helm) is looked up in PATH.
+    type: path
 """

@@ -23,20 +23,8 @@ requirements:
   - helm >= 3.8.0 on the host that runs the module
 extends_documentation_fragment:
   - agent_service.platform.k8s_auth
+  - agent_service.platform.helm_release.release
 options:
-  release_name:
-    description: Name of the Helm release.
-    type: str
-    required: true
-    aliases: [name]
-  release_namespace:
-    description: Namespace of the Helm release.
-    type: str
-    required: true
-    aliases: [namespace]
-  binary_path:
-    description: Path of the helm binary; by default C(helm) is looked up in PATH.
-    type: path
   chart_ref:
     description: Path of the chart directory; needed for RV(fullname).
     type: path
