@@ -1,4 +1,4 @@
-# The Helm chart helm/agent-service (issue 4): lint, render + kubeconform with offline schemas,
+# The Helm chart helm/agent-service: lint, render + kubeconform with offline schemas,
 # helm-unittest, values.schema.json negative cases, PSS restricted + kube-score basics, and the
 # generated chart files (values.schema.json, README.md) checked against `make generate`.
 # The on-cluster install test (tests/chart/test_install.py, `make chart-test-cluster`) needs the
@@ -7,6 +7,7 @@ CHART_DIR    := helm/agent-service
 CHART_ENVS   := dev staging prod
 CHART_KUBE   := $(KUBERNETES_VERSION:v%=%)
 # kubeconform schemas generated from k8s.io/kubernetes' openapi spec and the prometheus-operator CRDs
+# into the build cache; their generator stays in tests/chart/ because it makes test input, no chart file
 KUBE_SCHEMAS := $(CACHE_DIR)/kube-schemas/k8s-$(KUBERNETES_VERSION)-promop-$(PROMETHEUS_OPERATOR_VERSION)
 KUBECONFORM_SCHEMA_LOCATION := $(KUBE_SCHEMAS)/{{ .ResourceKind }}{{ .KindSuffix }}.json
 

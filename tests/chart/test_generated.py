@@ -68,7 +68,7 @@ def test_value_added_to_values_yaml_reaches_schema_and_readme(chart_copy):
     assert "| `scratchLimit` | `7` | a value added by the test |" in readme
     assert "| `api.scratchFlag` | `true` | a flag added by the test |" in readme
 
-    # the schema now types the new value and still refuses unknown ones
+    # after `make generate` the schema types the new value and still refuses unknown ones
     dev = ("-f", str(chart_copy / "values-dev.yaml"))
     ok = helm_template(*dev, "--set", "scratchLimit=9", chart=chart_copy, check=False)
     assert ok.returncode == 0, ok.stderr

@@ -379,7 +379,7 @@ def constraints() -> dict:
                     )
                 }
             ),
-            # tracing (issue 10): OTLP to a collector; an endpoint is required when enabled
+            # tracing: OTLP to a collector; an endpoint is required when enabled
             "tracing": obj(
                 {
                     "endpoint": {"type": "string", "pattern": r"^(https?://[^\s/:]+(:[0-9]{1,5})?(/\S*)?)?$"},
