@@ -1,7 +1,7 @@
 # Static checks: ruff (Python), yamllint, ansible-lint (production profile, .ansible-lint), the
 # changelog fragments (antsibull-changelog lint).
 # Every check runs even when an earlier one fails; the target fails if any did.
-LINT_PY_PATHS ?= scripts tests plugins app bench
+LINT_PY_PATHS ?= scripts tests plugins app bench helm/agent-service/hack
 
 DEFINED_STAGES += lint
 .PHONY: lint

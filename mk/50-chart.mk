@@ -1,15 +1,26 @@
-# The Helm chart helm/agent-service (issue 4): lint, render + kubeconform with offline schemas,
-# helm-unittest, values.schema.json negative cases, PSS restricted + kube-score basics.
+# The Helm chart helm/agent-service: lint, render + kubeconform with offline schemas,
+# helm-unittest, values.schema.json negative cases, PSS restricted + kube-score basics, and the
+# generated chart files (values.schema.json, README.md) checked against `make generate`.
 # The on-cluster install test (tests/chart/test_install.py, `make chart-test-cluster`) needs the
 # test bed and the images; it starts what is missing.
 CHART_DIR    := helm/agent-service
 CHART_ENVS   := dev staging prod
 CHART_KUBE   := $(KUBERNETES_VERSION:v%=%)
 # kubeconform schemas generated from k8s.io/kubernetes' openapi spec and the prometheus-operator CRDs
+# into the build cache; their generator stays in tests/chart/ because it makes test input, no chart file
 KUBE_SCHEMAS := $(CACHE_DIR)/kube-schemas/k8s-$(KUBERNETES_VERSION)-promop-$(PROMETHEUS_OPERATOR_VERSION)
 KUBECONFORM_SCHEMA_LOCATION := $(KUBE_SCHEMAS)/{{ .ResourceKind }}{{ .KindSuffix }}.json
 
-.PHONY: chart-tools chart-schemas chart-lint chart-kubeconform chart-unittest chart-pytest chart-test chart-test-offline chart-test-cluster chart-images
+.PHONY: generate generate-check chart-tools chart-schemas chart-lint chart-kubeconform chart-unittest chart-pytest chart-test chart-test-offline chart-test-cluster chart-images
+
+# the chart's generated files: values.schema.json (hack/gen_values_schema.py) and README.md
+# (helm-docs from README.md.gotmpl), both from values.yaml; tests/chart/test_generated.py runs the
+# check as part of chart-pytest
+generate: venv gotools ## regenerate the chart's generated files from values.yaml
+	@$(PY) $(CHART_DIR)/hack/generate.py
+
+generate-check: venv gotools ## fail, naming the file, when a generated chart file is stale
+	@$(PY) $(CHART_DIR)/hack/generate.py --check
 
 chart-tools: venv gotools ## helm-unittest (Go module proxy) as a helm plugin
 	@bash tests/chart/install-helm-unittest.sh $(HELM_UNITTEST_VERSION)

@@ -24,9 +24,9 @@ def helm_bin() -> str:
 
 
 def helm_template(
-    *args: str, values: dict | None = None, tmp_path: Path | None = None, check: bool = True
+    *args: str, values: dict | None = None, tmp_path: Path | None = None, check: bool = True, chart: Path = CHART
 ) -> subprocess.CompletedProcess:
-    cmd = [helm_bin(), "template", "t", str(CHART), "--namespace", "agents", "--kube-version", KUBE_VERSION, *args]
+    cmd = [helm_bin(), "template", "t", str(chart), "--namespace", "agents", "--kube-version", KUBE_VERSION, *args]
     if values is not None:
         assert tmp_path is not None
         f = tmp_path / "override.yaml"

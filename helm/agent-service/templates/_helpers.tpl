@@ -511,6 +511,56 @@ spec:
     {{- end }}
 {{- end -}}
 
+{{/*
+The Deployment of an app component (api, worker + pools, beat, flower): header, selector,
+replicas and strategy, then agent-service.podTemplate with the same dict, which also takes
+"ports" and "env" (see above).
+dict
+  "context"    $
+  "component"  api|worker|beat|flower
+  "pool"       worker pool name (workers only)
+  "values"     the component's values block
+  "autoscaled" true where an HPA owns the replica count when values.autoscaling.enabled (api, workers)
+  "singleton"  true for Celery beat: one replica and Recreate, whatever the values say
+*/}}
+{{- define "agent-service.deployment" -}}
+{{- $ := .context -}}
+{{- $c := .values -}}
+{{- $sel := dict "context" $ "component" .component "pool" .pool -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  {{- if eq .component "worker" }}
+  name: {{ include "agent-service.worker.fullname" $sel }}
+  {{- else }}
+  name: {{ include "agent-service.component.fullname" (dict "context" $ "name" .component) }}
+  {{- end }}
+  namespace: {{ $.Release.Namespace }}
+  labels:
+    {{- include "agent-service.component.labels" $sel | nindent 4 }}
+  {{- with (include "agent-service.annotations" $) }}{{ . | nindent 2 }}{{ end }}
+spec:
+  {{- if .singleton }}
+  # Celery beat must never run twice (duplicate schedules): one replica, and Recreate so a
+  # rollout stops the old scheduler before the new one starts. Values cannot change this.
+  replicas: 1
+  {{- else if not (and .autoscaled $c.autoscaling.enabled) }}
+  replicas: {{ $c.replicaCount }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  strategy:
+    {{- if .singleton }}
+    type: Recreate
+    {{- else }}
+    {{- toYaml $c.updateStrategy | nindent 4 }}
+    {{- end }}
+  selector:
+    matchLabels:
+      {{- include "agent-service.component.selectorLabels" $sel | nindent 6 }}
+  template:
+    {{- include "agent-service.podTemplate" . | nindent 4 }}
+{{- end -}}
+
 {{/* the worker blocks to render: name (""=main pool) -> merged values */}}
 {{- define "agent-service.workerPools" -}}
 {{- $pools := dict -}}

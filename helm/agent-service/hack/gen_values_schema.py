@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
-"""Generate helm/agent-service/values.schema.json.
+"""Build values.schema.json from values.yaml and the constraints in this file.
 
-The five component blocks (api, worker, beat, flower, migration) share one definition, so the
-schema is written as code and the JSON is generated from it; tests/chart/test_schema.py checks that
-the committed file is up to date. Run: python tests/chart/gen_values_schema.py [--check]
+values.yaml gives the keys and, through each default, their types. Every map with keys in
+values.yaml becomes a closed object (additionalProperties: false), so a key added there is
+accepted and typed with no edit here. The constraints below add what a default cannot say:
+ranges, patterns, enums, the probe rules, keys values.yaml leaves out (image.digest,
+capabilities.add, ...), and one definition for the five component blocks.
+
+helm-schema (github.com/dadav/helm-schema), which reads `# @schema` annotations from values.yaml,
+would do this job, but the Go module proxy serves no version of it (its release tags have no
+`v` prefix, so they are no module versions, and the proxy refuses its commits), so the project
+cannot build it. Called by generate.py, which writes or checks the file.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "helm" / "agent-service" / "values.schema.json"
+import yaml
 
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
@@ -51,7 +57,6 @@ def image(top: bool) -> dict:
         "anyOf": [{"const": ""}, {"pattern": TAG, "not": {"const": "latest"}}],
     }
     props = {
-        "registry": STR,
         "repository": {"type": "string", "minLength": 0 if not top else 1},
         "tag": tag,
         "digest": {"type": "string", "pattern": DIGEST},
@@ -62,9 +67,7 @@ def image(top: bool) -> dict:
 
 PROBE = obj(
     {
-        "enabled": BOOL,
         "type": {"enum": ["httpGet", "exec", "tcpSocket"]},
-        "path": STR,
         "port": {"type": ["string", "integer"]},
         "command": {"type": "array", "items": STR},
         "initialDelaySeconds": NONNEG,
@@ -114,8 +117,6 @@ RESOURCES = obj(
 SECCOMP = obj({"type": {"enum": ["RuntimeDefault", "Localhost"]}, "localhostProfile": STR})
 POD_SC = obj(
     {
-        "enabled": BOOL,
-        "runAsNonRoot": BOOL,
         "runAsUser": POS,
         "runAsGroup": POS,
         "fsGroup": POS,
@@ -127,12 +128,9 @@ POD_SC = obj(
 )
 CONTAINER_SC = obj(
     {
-        "enabled": BOOL,
-        "runAsNonRoot": BOOL,
         "runAsUser": POS,
         "runAsGroup": POS,
         "privileged": {"const": False},
-        "readOnlyRootFilesystem": BOOL,
         "allowPrivilegeEscalation": {"const": False, "description": "PSS restricted forbids privilege escalation"},
         "capabilities": obj(
             {"drop": {"type": "array", "items": STR}, "add": {"type": "array", "items": {"enum": ["NET_BIND_SERVICE"]}}}
@@ -144,25 +142,22 @@ CONTAINER_SC = obj(
 
 AUTOSCALING = obj(
     {
-        "enabled": BOOL,
         "minReplicas": POS,
         "maxReplicas": POS,
         "targetCPU": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000}, {"const": ""}, {"type": "null"}]},
         "targetMemory": {
             "anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000}, {"const": ""}, {"type": "null"}]
         },
-        "queueLength": obj(
-            {"enabled": BOOL, "averageValue": {"type": ["string", "integer"], "pattern": r"^[0-9]+(\.[0-9]+)?m?$"}}
-        ),
+        "queueLength": obj({"averageValue": {"type": ["string", "integer"], "pattern": r"^[0-9]+(\.[0-9]+)?m?$"}}),
+        # the HPA's own behavior block: free-form, though values.yaml shows an example
         "behavior": OBJ,
     }
 )
-PDB = obj({"create": BOOL, "minAvailable": PERCENT_OR_INT, "maxUnavailable": PERCENT_OR_INT})
+PDB = obj({"minAvailable": PERCENT_OR_INT, "maxUnavailable": PERCENT_OR_INT})
 
 
 def component(extra_props: dict | None = None, overrides: dict | None = None) -> dict:
     props = {
-        "enabled": BOOL,
         "image": image(top=False),
         "command": {"type": "array", "items": STR},
         "args": {"type": "array", "items": STR},
@@ -172,9 +167,6 @@ def component(extra_props: dict | None = None, overrides: dict | None = None) ->
         "startupProbe": PROBE,
         "livenessProbe": PROBE,
         "readinessProbe": PROBE,
-        "customStartupProbe": OBJ,
-        "customLivenessProbe": OBJ,
-        "customReadinessProbe": OBJ,
         "podSecurityContext": POD_SC,
         "containerSecurityContext": CONTAINER_SC,
         "env": {
@@ -184,7 +176,6 @@ def component(extra_props: dict | None = None, overrides: dict | None = None) ->
         },
         "extraEnv": {"type": "array", "items": obj({"name": STR}, required=["name"], extra=True)},
         "envFrom": {"type": "array", "items": OBJ},
-        "mountPersistence": BOOL,
         "tmpSizeLimit": {"anyOf": [QUANTITY, {"const": ""}]},
         "extraVolumes": {"type": "array", "items": obj({"name": STR}, required=["name"], extra=True)},
         "extraVolumeMounts": {
@@ -193,7 +184,6 @@ def component(extra_props: dict | None = None, overrides: dict | None = None) ->
         },
         "nodeSelector": STRMAP,
         "tolerations": {"type": "array", "items": OBJ},
-        "affinity": OBJ,
         "podAntiAffinityPreset": {"enum": ["", "soft", "hard"]},
         "topologySpreadConstraints": {
             "type": "array",
@@ -207,12 +197,9 @@ def component(extra_props: dict | None = None, overrides: dict | None = None) ->
                 extra=True,
             ),
         },
-        "priorityClassName": STR,
         "terminationGracePeriodSeconds": NONNEG,
-        "lifecycle": OBJ,
         "podAnnotations": STRMAP,
         "podLabels": STRMAP,
-        "automountServiceAccountToken": BOOL,
         "pdb": PDB,
         "autoscaling": AUTOSCALING,
     }
@@ -241,10 +228,9 @@ WORKER_EXTRA = {
 def dependency() -> dict:
     return obj(
         {
-            "enabled": BOOL,
             "image": image(top=False),
             "resources": RESOURCES,
-            "persistence": obj({"enabled": BOOL, "size": QUANTITY, "storageClass": STR}),
+            "persistence": obj({"size": QUANTITY}),
             "podSecurityContext": POD_SC,
             "containerSecurityContext": CONTAINER_SC,
             "db": NONNEG,
@@ -258,7 +244,7 @@ def peer() -> dict:
     return obj({"namespaceSelector": STRMAP, "podSelector": STRMAP})
 
 
-def schema() -> dict:
+def constraints() -> dict:
     beat = component(
         overrides={
             "replicaCount": {
@@ -279,7 +265,7 @@ def schema() -> dict:
         "additionalProperties": False,
         "required": ["image", "api", "worker", "beat", "flower", "migration", "secrets", "config", "environment"],
         "properties": {
-            "global": obj({"imageRegistry": STR, "imagePullSecrets": {"type": "array", "items": STR}}, extra=True),
+            "global": obj({"imagePullSecrets": {"type": "array", "items": STR}}, extra=True),
             "nameOverride": {"type": "string", "pattern": r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$", "maxLength": 40},
             "fullnameOverride": {"type": "string", "pattern": r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$", "maxLength": 50},
             "commonLabels": STRMAP,
@@ -291,7 +277,6 @@ def schema() -> dict:
                     "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]},
                     "agentProvider": {"enum": ["offline", "openai"]},
                     "openaiBaseUrl": {"type": "string", "pattern": r"^(https?://.+)?$"},
-                    "openaiModel": STR,
                     "rateLimitPerMinute": NONNEG,
                     "httpToolAllowlist": {"type": "array", "items": {"type": "string", "pattern": HOSTNAME}},
                     "faultErrorRate": {"type": "number", "minimum": 0, "maximum": 1},
@@ -305,18 +290,10 @@ def schema() -> dict:
             ),
             "secrets": obj(
                 {
-                    "existingSecret": STR,
-                    "postgresPassword": STR,
-                    "redisPassword": STR,
-                    "openaiApiKey": STR,
                     "externalSecret": obj(
                         {
-                            "enabled": BOOL,
                             "apiVersion": {"type": "string", "pattern": r"^external-secrets\.io/v1(beta1)?$"},
-                            "refreshInterval": STR,
-                            "secretStoreRef": obj(
-                                {"name": STR, "kind": {"enum": ["SecretStore", "ClusterSecretStore"]}}
-                            ),
+                            "secretStoreRef": obj({"kind": {"enum": ["SecretStore", "ClusterSecretStore"]}}),
                             "data": {
                                 "type": "array",
                                 "items": obj({"secretKey": STR, "remoteRef": OBJ}, required=["secretKey", "remoteRef"]),
@@ -325,10 +302,8 @@ def schema() -> dict:
                     ),
                 }
             ),
-            "serviceAccount": obj(
-                {"create": BOOL, "name": STR, "annotations": STRMAP, "automountServiceAccountToken": BOOL}
-            ),
-            "rbac": obj({"create": BOOL, "rules": {"type": "array", "items": OBJ}}),
+            "serviceAccount": obj({"annotations": STRMAP}),
+            "rbac": obj({"rules": {"type": "array", "items": OBJ}}),
             # the API Service selects by traffic group, so a canary can join it (roles/release canary)
             "api": component(
                 {
@@ -343,15 +318,10 @@ def schema() -> dict:
             "migration": component(
                 {"backoffLimit": NONNEG, "activeDeadlineSeconds": POS, "ttlSecondsAfterFinished": NONNEG}
             ),
-            "workerPools": {
-                "type": "object",
-                "propertyNames": {"pattern": DNS_LABEL, "maxLength": 20},
-                "additionalProperties": {"anyOf": [{"type": "null"}, component(WORKER_EXTRA)]},
-            },
+            # additionalProperties: null or the worker block, set by build()
+            "workerPools": {"type": "object", "propertyNames": {"pattern": DNS_LABEL, "maxLength": 20}},
             "ingress": obj(
                 {
-                    "enabled": BOOL,
-                    "className": STR,
                     "annotations": STRMAP,
                     "hosts": {
                         "type": "array",
@@ -387,9 +357,6 @@ def schema() -> dict:
             ),
             "persistence": obj(
                 {
-                    "enabled": BOOL,
-                    "existingClaim": STR,
-                    "storageClass": STR,
                     "accessModes": {
                         "type": "array",
                         "minItems": 1,
@@ -404,7 +371,6 @@ def schema() -> dict:
                 {
                     "serviceMonitor": obj(
                         {
-                            "enabled": BOOL,
                             "labels": STRMAP,
                             "interval": {"type": "string", "pattern": r"^[0-9]+(ms|s|m|h)$"},
                             "scrapeTimeout": {"type": "string", "pattern": r"^[0-9]+(ms|s|m|h)$"},
@@ -413,10 +379,9 @@ def schema() -> dict:
                     )
                 }
             ),
-            # tracing (issue 10): OTLP to a collector; an endpoint is required when enabled
+            # tracing: OTLP to a collector; an endpoint is required when enabled
             "tracing": obj(
                 {
-                    "enabled": BOOL,
                     "endpoint": {"type": "string", "pattern": r"^(https?://[^\s/:]+(:[0-9]{1,5})?(/\S*)?)?$"},
                     "protocol": {"type": "string", "enum": ["http/protobuf", "grpc"]},
                     "samplerRatio": {"type": "number", "minimum": 0, "maximum": 1},
@@ -428,7 +393,6 @@ def schema() -> dict:
             ),
             "networkPolicy": obj(
                 {
-                    "enabled": BOOL,
                     "ingressController": peer(),
                     "prometheus": peer(),
                     "dns": peer(),
@@ -440,43 +404,64 @@ def schema() -> dict:
                         "type": "array",
                         "items": {"type": "string", "pattern": r"^[0-9a-fA-F.:]+/[0-9]{1,3}$"},
                     },
-                    "allowHTTPSEgress": BOOL,
                     "extraIngress": {"type": "array", "items": OBJ},
                     "extraEgress": {"type": "array", "items": OBJ},
                 }
             ),
             "externalDatabase": obj(
                 {
-                    "host": STR,
                     "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                    "database": STR,
-                    "username": STR,
                 }
             ),
-            "externalRedis": obj(
-                {"host": STR, "port": {"type": "integer", "minimum": 1, "maximum": 65535}, "db": NONNEG}
-            ),
+            "externalRedis": obj({"port": {"type": "integer", "minimum": 1, "maximum": 65535}, "db": NONNEG}),
             "redis": dependency(),
             "postgresql": dependency(),
         },
     }
 
 
-def render() -> str:
-    return json.dumps(schema(), indent=2, sort_keys=False) + "\n"
+def infer(value) -> dict:
+    """The schema a default implies: its type; a map with keys is closed and typed key by key.
+
+    An empty map or list is left open: the user fills it with keys or items values.yaml cannot know.
+    """
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "integer"}
+    if isinstance(value, float):
+        return {"type": "number"}
+    if isinstance(value, str):
+        return {"type": "string"}
+    if isinstance(value, list):
+        return {"type": "array"}
+    if isinstance(value, dict):
+        return obj({k: infer(v) for k, v in value.items()}) if value else {"type": "object"}
+    return {}
 
 
-def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if SCHEMA_PATH.read_text() != text:
-            print(f"{SCHEMA_PATH} is stale: run python {Path(__file__).name}", file=sys.stderr)
-            return 1
-        return 0
-    SCHEMA_PATH.write_text(text)
-    print(f"wrote {SCHEMA_PATH}")
-    return 0
+def merge(explicit: dict | None, inferred: dict) -> dict:
+    """The explicit constraint wins; an explicit object with properties also gets the keys that only
+    values.yaml has, so a key added to values.yaml is never refused. Keys follow values.yaml, then
+    the keys only the constraints name."""
+    if explicit is None:
+        return inferred
+    if "properties" in explicit and "properties" in inferred:
+        given = explicit["properties"]
+        props = {key: merge(given.get(key), sub) for key, sub in inferred["properties"].items()}
+        props.update((key, sub) for key, sub in given.items() if key not in props)
+        return {**explicit, "properties": props}
+    return explicit
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+def build(values: dict) -> dict:
+    schema = merge(constraints(), infer(values))
+    props = schema["properties"]
+    # a worker pool is a partial worker block merged over `worker`: the same keys, none required
+    props["workerPools"]["additionalProperties"] = {"anyOf": [{"type": "null"}, props["worker"]]}
+    return schema
+
+
+def render(values_file: Path) -> str:
+    values = yaml.safe_load(values_file.read_text())
+    return json.dumps(build(values), indent=2, sort_keys=False) + "\n"
