@@ -24,21 +24,30 @@ def failed_stage(task_name):
     return prefix if prefix in _BLOCK_STAGES else "upgrade"
 
 
+def _stamped(results, stage):
+    result = (results or {}).get(stage)
+    return isinstance(result, dict) and result.get("at") is not None
+
+
 def stage_timings(results, started):
     """Seconds per stage from the stages' results (``{stage: {'at': epoch, ...}}``).
 
     Stages are taken in the order of their ``at`` stamps; each one lasted from the stamp before
     it (``started`` for the first) to its own. A result without ``at`` is not counted. The
     ``failure`` result (``{'stage': ..., 'at': ...}``) stands for the stage that failed: the time
-    until the failure is that stage's.
+    until the failure is that stage's, or the upgrade's when the upgrade stage had not finished
+    (the strategy's own smoke tests and analysis are steps of the upgrade).
     """
     stamped = []
     for stage, result in (results or {}).items():
         if not isinstance(result, dict) or result.get("at") is None:
             continue
         if stage == "failure":
+            # a failure inside the upgrade stage (its own checks included) is the upgrade's time
             stage = result.get("stage") or "upgrade"
-            if isinstance((results or {}).get(stage), dict) and (results or {})[stage].get("at") is not None:
+            if not _stamped(results, "upgrade"):
+                stage = "upgrade"
+            if _stamped(results, stage):
                 continue
         stamped.append((float(result["at"]), stage))
     stamped.sort(key=lambda item: item[0])

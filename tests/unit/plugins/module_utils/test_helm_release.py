@@ -126,6 +126,13 @@ def test_stage_timings_charge_a_failure_to_its_stage():
                                                         "rollback": 8.0}
 
 
+def test_stage_timings_charge_a_failure_inside_the_upgrade_to_it():
+    results = {"preflight": {"at": 10.0}, "backup": {"at": 12.0}, "analysis": {"at": None},
+               "failure": {"stage": "analysis", "at": 70.0}, "rollback": {"at": 80.0}}
+    assert release_stages.stage_timings(results, 0) == {"preflight": 10.0, "backup": 2.0, "upgrade": 58.0,
+                                                        "rollback": 10.0}
+
+
 def test_release_plan_shapes_only_bluegreen():
     values = {"api": {"replicaCount": 3}, "worker": {"replicaCount": 2}}
     rolling = release_topology.release_plan("rolling", values, "agent-service", "agent-service")
