@@ -2,7 +2,7 @@
 
 Free of pydantic and of ``app.core.config`` at import time: the exec probes import this
 module every few seconds in every worker pod, and importing the settings costs many times
-the rest of the probe."""
+the rest of the probe (bench/results/notes.md)."""
 from __future__ import annotations
 
 import os
