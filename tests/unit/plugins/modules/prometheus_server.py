@@ -159,7 +159,7 @@ class AuthProxy:
     @property
     def seen(self):
         """The headers of each request, in order."""
-        return [dict(request.headers) for request, _ in self.server.log]
+        return [dict(request.headers) for request, _response in self.server.log]
 
     def forward(self, request: Request) -> Response:
         time.sleep(self.delay)
