@@ -6,8 +6,9 @@
 # by side (E2E_JOBS at once; most of their time is spent waiting for pods and analysis
 # windows); each one's output is printed when it ends. The on-cluster trace test (issue 10)
 # runs beside them. They start longest first. Under `make test`, e2e runs in a lane beside
-# the CPU-bound stages, with E2E_EARLY_JOBS at once until those are done: all at once, the
-# 2 cores were so crowded (load 12-15) that the run took 20 % more CPU and was no faster.
+# the CPU-bound stages, with E2E_EARLY_JOBS at once until those are done: every scenario at
+# once beside them crowds the 2 cores, costs more CPU and ends no sooner
+# (bench/results/notes.md).
 E2E_SCENARIOS ?= rollback default bluegreen backup_restore
 E2E_JOBS ?= 3
 E2E_EARLY_JOBS ?= 2

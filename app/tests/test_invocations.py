@@ -5,10 +5,10 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
+from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 
 from tests.conftest import Proc, wait_for
-from tests.helpers import LocalServer
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -75,22 +75,22 @@ def test_input_without_a_tool_request_is_answered(client: TestClient) -> None:
 
 
 def test_transient_tool_error_is_retried_with_backoff(client: TestClient) -> None:
-    def flaky(method: str, path: str, body: bytes, hit: int) -> tuple[int, dict[str, str], bytes]:
-        return (503, {}, b"busy") if hit == 1 else (200, {"Content-Type": "text/plain"}, b"hello")
-
-    with LocalServer(58011, flaky) as server:
+    with HTTPServer("127.0.0.1", 58011) as server:
+        server.expect_oneshot_request("/page").respond_with_data("busy", status=503)
+        server.expect_request("/page").respond_with_data("hello", content_type="text/plain")
         data = invoke(client, "assistant", "fetch http://127.0.0.1:58011/page", wait=25)
     assert data["status"] == "succeeded", data
-    assert data["attempts"] == 2 and len(server.hits) == 2
+    assert data["attempts"] == 2 and len(server.log) == 2
     assert [c["attempt"] for c in data["tool_calls"]] == [2]
     assert data["tool_calls"][0]["output"]["body"] == "hello"
 
 
 def test_transient_errors_give_up_after_max_retries(client: TestClient) -> None:
-    with LocalServer(58012, lambda *a: (502, {}, b"down")) as server:
+    with HTTPServer("127.0.0.1", 58012) as server:
+        server.expect_request("/").respond_with_data("down", status=502)
         data = invoke(client, "assistant", "fetch http://127.0.0.1:58012/", wait=28)
     assert data["status"] == "failed" and "gave up after 3 retries" in data["error"]
-    assert len(server.hits) == 4 and data["attempts"] == 4
+    assert len(server.log) == 4 and data["attempts"] == 4
 
 
 def test_the_database_holds_every_invocation(client: TestClient) -> None:

@@ -157,7 +157,8 @@ def test_probes_do_not_import_pydantic_or_celery(tmp_path) -> None:  # type: ign
     ])
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=APP_DIR, check=True)
     # app.probes itself runs as __main__
-    assert out.stdout.strip().splitlines()[-1] == "['app', 'app.worker', 'app.worker.state']", out.stdout
+    assert out.stdout.strip().splitlines()[-1] == (
+        "['app', 'app.core', 'app.core.defaults', 'app.worker', 'app.worker.state']"), out.stdout
 
 
 def test_worker_probes(worker: Proc, tmp_path) -> None:  # type: ignore[no-untyped-def]

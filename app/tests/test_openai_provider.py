@@ -11,11 +11,12 @@ from app.agents.registry import AGENTS
 from app.agents.runner import run_agent
 from app.core.config import Settings
 from app.metrics import RATE_LIMIT_REMAINING
-
-from tests.helpers import LocalServer, json_body
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 pytestmark = pytest.mark.no_services
 PORT = 58040
+COMPLETIONS = "/v1/chat/completions"
 
 
 def settings() -> Settings:
@@ -23,28 +24,37 @@ def settings() -> Settings:
                     OPENAI_MODEL="test-model")
 
 
-def chat(method: str, path: str, body: bytes, hit: int) -> tuple[int, dict[str, str], bytes]:
-    request = json.loads(body)
-    headers = {"Content-Type": "application/json", "x-ratelimit-remaining-requests": str(100 - hit)}
-    if not any(m["role"] == "tool" for m in request["messages"]):
-        message = {"role": "assistant", "content": None, "tool_calls": [{
-            "id": "call_abc", "type": "function",
-            "function": {"name": "calculator", "arguments": json.dumps({"expression": "6*7"})}}]}
-    else:
-        result = json.loads(request["messages"][-1]["content"])
-        message = {"role": "assistant", "content": f"The answer is {result['value']}."}
-    return 200, headers, json_body({"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
+def chat(server: HTTPServer) -> None:
+    """Answers the first request with a calculator tool call and the next with the tool's result;
+    the rate-limit header counts down from 99 with each request."""
+
+    def answer(request: Request) -> Response:
+        messages = request.get_json()["messages"]
+        headers = {"x-ratelimit-remaining-requests": str(100 - len(server.log) - 1)}
+        if not any(m["role"] == "tool" for m in messages):
+            message = {"role": "assistant", "content": None, "tool_calls": [{
+                "id": "call_abc", "type": "function",
+                "function": {"name": "calculator", "arguments": json.dumps({"expression": "6*7"})}}]}
+        else:
+            result = json.loads(messages[-1]["content"])
+            message = {"role": "assistant", "content": f"The answer is {result['value']}."}
+        body = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+        return Response(json.dumps(body), headers=headers, content_type="application/json")
+
+    server.expect_request(COMPLETIONS, method="POST").respond_with_handler(answer)
 
 
 def test_openai_provider_drives_tools() -> None:
-    with LocalServer(PORT, chat) as server:
+    with HTTPServer("127.0.0.1", PORT) as server:
+        chat(server)
         result = run_agent(AGENTS["calculator"], "what is six times seven?", OpenAIProvider(settings()),
                            max_steps=4, time_budget_s=10)
     assert (result.status, result.answer) == ("succeeded", "The answer is 42.")
     assert [c.tool for c in result.tool_calls] == ["calculator"]
-    first, second = (json.loads(hit["body"]) for hit in server.hits)
-    assert server.hits[0]["path"] == "/v1/chat/completions"
-    assert server.hits[0]["headers"]["Authorization"] == "Bearer sk-test"
+    (first_request, _), (second_request, _) = server.log
+    first, second = first_request.get_json(), second_request.get_json()
+    assert first_request.path == COMPLETIONS
+    assert first_request.headers["Authorization"] == "Bearer sk-test"
     assert first["model"] == "test-model"
     assert first["tools"][0]["function"]["parameters"]["required"] == ["expression"]
     assert second["messages"][-1] == {"role": "tool", "tool_call_id": "call_abc",
@@ -54,7 +64,8 @@ def test_openai_provider_drives_tools() -> None:
 
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_openai_provider_transient_errors(status: int) -> None:
-    with LocalServer(PORT, lambda *a: (status, {}, b"{}")):
+    with HTTPServer("127.0.0.1", PORT) as server:
+        server.expect_request(COMPLETIONS).respond_with_data("{}", status=status)
         with pytest.raises(ProviderTransientError, match=str(status)):
             OpenAIProvider(settings()).next_step(AGENTS["calculator"], "x", [])
 
@@ -65,9 +76,11 @@ def test_openai_provider_unreachable_is_transient() -> None:
 
 
 def test_openai_provider_bad_answers_fail_cleanly() -> None:
-    with LocalServer(PORT, lambda *a: (200, {}, b'{"choices": []}')):
+    with HTTPServer("127.0.0.1", PORT) as server:
+        server.expect_request(COMPLETIONS).respond_with_data('{"choices": []}')
         step = OpenAIProvider(settings()).next_step(AGENTS["calculator"], "x", [])
     assert step.ok is False and "unreadable" in step.answer
-    with LocalServer(PORT, lambda *a: (401, {}, b'{"error": "bad key"}')):
+    with HTTPServer("127.0.0.1", PORT) as server:
+        server.expect_request(COMPLETIONS).respond_with_data('{"error": "bad key"}', status=401)
         step = OpenAIProvider(settings()).next_step(AGENTS["calculator"], "x", [])
     assert step.ok is False and "401" in step.answer

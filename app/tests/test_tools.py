@@ -6,8 +6,7 @@ import pytest
 from app.agents.providers import OfflineProvider, ToolStep, parse_requests
 from app.agents.registry import AGENTS
 from app.agents.tools import TOOLS, ToolError, TransientToolError
-
-from tests.helpers import LocalServer
+from pytest_httpserver import HTTPServer
 
 
 def run(tool: str, **arguments: object) -> object:
@@ -79,16 +78,18 @@ def test_lookup_database_down_is_transient(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_http_get_allowed_host() -> None:
-    with LocalServer(58014, lambda *a: (200, {"Content-Type": "text/html"}, b"<h1>hi</h1>")) as server:
+    with HTTPServer("127.0.0.1", 58014) as server:
+        server.expect_request("/index").respond_with_data("<h1>hi</h1>", content_type="text/html")
         out = run("http_get", url="http://127.0.0.1:58014/index")
     assert out == {"url": "http://127.0.0.1:58014/index", "status": 200, "content_type": "text/html",
                    "body": "<h1>hi</h1>"}
-    assert server.hits[0]["method"] == "GET"
+    assert [request.method for request, _ in server.log] == ["GET"]
 
 
 def test_http_get_4xx_is_a_result_and_5xx_is_transient() -> None:
-    statuses = iter([404, 503])
-    with LocalServer(58015, lambda *a: (next(statuses), {}, b"x")):
+    with HTTPServer("127.0.0.1", 58015) as server:
+        server.expect_request("/a").respond_with_data("x", status=404)
+        server.expect_request("/b").respond_with_data("x", status=503)
         assert run("http_get", url="http://127.0.0.1:58015/a")["status"] == 404  # type: ignore[index]
         with pytest.raises(TransientToolError, match="returned 503"):
             run("http_get", url="http://127.0.0.1:58015/b")

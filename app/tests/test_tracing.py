@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import ValidationError
+from pytest_httpserver import HTTPServer
 
 from tests.conftest import APP_DIR, Proc, start_api, start_process, start_worker, wait_for
-from tests.helpers import LocalServer
 from tests.services import wait_port
 
 OTLP_HTTP_PORT, OTLP_GRPC_PORT, API_PORT, WORKER_METRICS_PORT, PAGE_PORT = 58060, 58061, 58062, 58063, 58064
@@ -227,7 +227,8 @@ def _log_lines(proc: Proc) -> list[dict[str, Any]]:
 def test_one_invocation_is_one_trace_across_api_and_worker(traced: tuple[Proc, Proc], collector: Collector) -> None:
     api, worker = traced
     request_id = f"trace-test-{uuid.uuid4().hex[:12]}"
-    with LocalServer(PAGE_PORT, lambda *a: (200, {"content-type": "text/plain"}, b"traced page")) as page:
+    with HTTPServer("127.0.0.1", PAGE_PORT) as page:
+        page.expect_request("/page").respond_with_data("traced page", content_type="text/plain")
         response = httpx.post(
             f"http://127.0.0.1:{API_PORT}/v1/agents/assistant/invocations", params={"wait": 20},
             json={"input": f"lookup celery; fetch http://127.0.0.1:{PAGE_PORT}/page"},
@@ -295,7 +296,7 @@ def test_one_invocation_is_one_trace_across_api_and_worker(traced: tuple[Proc, P
     http_span = next(s for s in spans if _is_http_client(s) and s["service"] == worker_svc)
     assert http_span.get("parentSpanId") == next(s for s in spans if s["name"] == "tool http_get")["spanId"]
     # ... and the trace context went out with the tool's request (W3C traceparent)
-    assert page.hits and page.hits[0]["headers"].get("traceparent", "").split("-")[1] == trace_id
+    assert page.log and page.log[0][0].headers.get("traceparent", "").split("-")[1] == trace_id
 
     # log lines carry the trace and span ids beside the request id
     access = [entry for entry in _log_lines(api) if entry.get("request_id") == request_id]

@@ -1,11 +1,15 @@
 """Shared paths and helpers for the monitoring tests."""
 from __future__ import annotations
 
+import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "monitoring"
@@ -34,6 +38,26 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed: run `make debs`")
     return path
+
+
+def webhook(host: str, port: int) -> tuple[HTTPServer, list[dict]]:
+    """A started Slack incoming-webhook and PagerDuty Events v2 endpoint, and the list in which
+    it records each POST as {"path", "at" (time.monotonic()), "body" (the JSON, or {"_raw": text})}.
+    /pagerduty... is answered 202 {"status": "success"} as PagerDuty does, any other path 200 "ok"."""
+    messages: list[dict] = []
+
+    def record(request: Request) -> Response:
+        body = request.get_json(force=True, silent=True)
+        messages.append({"path": request.path, "at": time.monotonic(),
+                         "body": body if body is not None else {"_raw": request.get_data(as_text=True)}})
+        if request.path.startswith("/pagerduty"):
+            return Response('{"status":"success"}', status=202, content_type="application/json")
+        return Response("ok")
+
+    server = HTTPServer(host, port, threaded=True)
+    server.expect_request(re.compile(r"/.*"), method="POST").respond_with_handler(record)
+    server.start()
+    return server, messages
 
 
 def pytest_configure(config):

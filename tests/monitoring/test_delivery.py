@@ -8,51 +8,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
-from conftest import ALERTMANAGER_CONFIG, MONITORING, RULE_FILES, require_tool
+from conftest import ALERTMANAGER_CONFIG, MONITORING, RULE_FILES, require_tool, webhook
+from pytest_httpserver import HTTPServer
 
 PROM_PORT, AM_PORT, HOOK_PORT, EXPORTER_PORT = 59103, 59104, 59105, 59106
-
-
-class Hook:
-    """Records every JSON POST (Slack incoming webhook and PagerDuty Events v2 look alike here)."""
-
-    def __init__(self, port: int, payload: bytes = b"ok"):
-        self.messages: list[dict] = []
-        self.metrics = b""
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.messages.append({"path": self.path, "at": time.monotonic(), "body": json.loads(raw or b"{}")})
-                self.send_response(202 if self.path.startswith("/pagerduty") else 200)
-                self.end_headers()
-                self.wfile.write(b'{"status":"success"}' if self.path.startswith("/pagerduty") else payload)
-
-            def do_GET(self):  # noqa: N802 - the fake exporter
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.end_headers()
-                self.wfile.write(outer.metrics)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def wait_ready(url: str, proc: subprocess.Popen, log) -> None:
@@ -71,9 +37,11 @@ def wait_ready(url: str, proc: subprocess.Popen, log) -> None:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     work = tmp_path_factory.mktemp("delivery")
-    hook = Hook(HOOK_PORT)
-    exporter = Hook(EXPORTER_PORT)
-    exporter.metrics = b"# TYPE pg_up gauge\npg_up 0\n"
+    hook, messages = webhook("127.0.0.1", HOOK_PORT)
+    exporter = HTTPServer("127.0.0.1", EXPORTER_PORT)
+    exporter.expect_request("/metrics", method="GET").respond_with_data(
+        "# TYPE pg_up gauge\npg_up 0\n", content_type="text/plain; version=0.0.4")
+    exporter.start()
     secrets = work / "secrets"
     secrets.mkdir()
     (secrets / "slack").write_text(f"http://127.0.0.1:{HOOK_PORT}/slack\n")
@@ -87,6 +55,10 @@ def stack(tmp_path_factory):
     for receiver in config["receivers"]:
         for pd in receiver.get("pagerduty_configs", []):
             pd["routing_key_file"] = str(secrets / ("pd-database" if "database" in receiver["name"] else "pd-critical"))
+    # without the routes' mute_time_intervals (Sunday 02:00-04:00 UTC, nights), which would make the
+    # team channel's message depend on when the test runs (test_alertmanager.py checks the muting)
+    for route in config["route"]["routes"]:
+        route.pop("mute_time_intervals", None)
     (work / "alertmanager.yml").write_text(yaml.safe_dump(config))
     (work / "prometheus.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": "5s", "evaluation_interval": "5s", "external_labels": {"cluster": "loopback"}},
@@ -109,14 +81,14 @@ def stack(tmp_path_factory):
             logs.append(log)
             procs.append(subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT))
             wait_ready(ready, procs[-1], log)
-        yield {"hook": hook, "started": time.monotonic(), "am": f"http://127.0.0.1:{AM_PORT}",
+        yield {"messages": messages, "started": time.monotonic(), "am": f"http://127.0.0.1:{AM_PORT}",
                "prom": f"http://127.0.0.1:{PROM_PORT}"}
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=20)
-        hook.close()
-        exporter.close()
+        hook.stop()
+        exporter.stop()
 
 
 def text_of(message: dict) -> str:
@@ -124,10 +96,10 @@ def text_of(message: dict) -> str:
     return json.dumps(body)
 
 
-def wait_messages(hook: Hook, predicate, timeout: float) -> list[dict]:
+def wait_messages(messages: list[dict], predicate, timeout: float) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        got = [m for m in hook.messages if predicate(m)]
+        got = [m for m in messages if predicate(m)]
         if got:
             return got
         time.sleep(1)
@@ -143,24 +115,25 @@ def test_inhibited_alert_does_not_arrive(stack):
     req = urllib.request.Request(f"{stack['am']}/api/v2/alerts", data=json.dumps(alerts).encode(),
                                  headers={"Content-Type": "application/json"})
     urllib.request.urlopen(req, timeout=10).read()
-    source = wait_messages(stack["hook"], lambda m: "CeleryWorkersDown" in text_of(m) and "inhibit" in text_of(m), 60)
+    source = wait_messages(stack["messages"],
+                           lambda m: "CeleryWorkersDown" in text_of(m) and "inhibit" in text_of(m), 60)
     assert source, "the source alert never arrived"
     time.sleep(40)  # longer than the group_wait (30 s) of the routes the target would take
-    assert not [m for m in stack["hook"].messages if "CeleryQueueDepthHigh" in text_of(m)]
+    assert not [m for m in stack["messages"] if "CeleryQueueDepthHigh" in text_of(m)]
     query = urllib.parse.quote('alertname="CeleryQueueDepthHigh"')
     state = json.loads(urllib.request.urlopen(f"{stack['am']}/api/v2/alerts?filter={query}", timeout=10).read())
     assert state[0]["status"]["state"] == "suppressed" and state[0]["status"]["inhibitedBy"], state
 
 
 def test_rule_driven_alert_reaches_slack_and_pagerduty(stack):
-    hook = stack["hook"]
-    slack = wait_messages(hook, lambda m: m["path"] == "/slack" and "PostgreSQLConnectionErrors" in text_of(m)
+    messages = stack["messages"]
+    slack = wait_messages(messages, lambda m: m["path"] == "/slack" and "PostgreSQLConnectionErrors" in text_of(m)
                           and m["body"].get("channel") == "#team-database-alerts", 240)
-    assert slack, f"no Slack message for PostgreSQLConnectionErrors; got {[m['body'] for m in hook.messages]}"
-    critical = [m for m in hook.messages if m["path"] == "/slack" and m["body"].get("channel") == "#alerts-critical"
+    assert slack, f"no Slack message for PostgreSQLConnectionErrors; got {[m['body'] for m in messages]}"
+    critical = [m for m in messages if m["path"] == "/slack" and m["body"].get("channel") == "#alerts-critical"
                 and "PostgreSQLConnectionErrors" in text_of(m)]
     assert critical, "no #alerts-critical message"
-    pager = [m for m in hook.messages if m["path"] == "/pagerduty" and "PostgreSQLConnectionErrors" in text_of(m)]
+    pager = [m for m in messages if m["path"] == "/pagerduty" and "PostgreSQLConnectionErrors" in text_of(m)]
     assert pager and pager[0]["body"]["routing_key"] == "database-routing-key", pager
     assert pager[0]["body"]["payload"]["severity"] == "critical"
     attachment = slack[0]["body"]["attachments"][0]

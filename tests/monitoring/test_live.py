@@ -14,17 +14,15 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import DASHBOARD_DIR, ROOT, RULE_FILES, load_yaml
+from conftest import DASHBOARD_DIR, ROOT, RULE_FILES, load_yaml, webhook
 
 pytestmark = pytest.mark.live
 
@@ -74,43 +72,6 @@ def wait_for(what: str, check, timeout: float, interval: float = 5):
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last})")
 
 
-class Receiver:
-    """A Slack-compatible incoming-webhook endpoint: records every JSON body it is sent."""
-
-    def __init__(self, port: int):
-        self.messages: list[dict] = []
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
-                length = int(self.headers.get("Content-Length", 0))
-                raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = {"_raw": raw.decode(errors="replace")}
-                with outer.lock:
-                    outer.messages.append({"path": self.path, "at": time.monotonic(), "body": body})
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def find(self, predicate) -> list[dict]:
-        with self.lock:
-            return [m for m in self.messages if predicate(m)]
-
-    def close(self):
-        self.server.shutdown()
-
-
 def slack_text(message: dict) -> str:
     body = message["body"]
     parts = [body.get("text", "")] + [f"{a.get('title', '')}\n{a.get('text', '')}" for a in body.get("attachments", [])]
@@ -131,12 +92,22 @@ def cluster():
     return {"node_ip": next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")}
 
 
+class Receiver:
+    """The messages of the webhook that Alertmanager's pods reach on the node's address."""
+
+    def __init__(self, messages: list[dict]):
+        self.messages = messages
+
+    def find(self, predicate) -> list[dict]:
+        return [m for m in list(self.messages) if predicate(m)]
+
+
 @pytest.fixture(scope="session")
 def receiver():
-    rec = Receiver(RECEIVER_PORT)
-    yield rec
-    rec.close()
-    (results_dir() / "live-webhook-messages.json").write_text(json.dumps(rec.messages, indent=1, default=str))
+    server, messages = webhook("0.0.0.0", RECEIVER_PORT)
+    yield Receiver(messages)
+    server.stop()
+    (results_dir() / "live-webhook-messages.json").write_text(json.dumps(messages, indent=1, default=str))
 
 
 @pytest.fixture(scope="session")

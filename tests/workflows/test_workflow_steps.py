@@ -9,14 +9,12 @@ and the Slack notification (posted to a real HTTP server on loopback).
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -136,29 +134,15 @@ def test_deploy_command_line_parses(tmp_path, collections_path, env_name, strate
     assert ("release_strategy=canary" in argv) == (strategy == "canary")
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):  # noqa: N802 (http.server naming)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Receiver.received.append((self.headers["Content-Type"], json.loads(body)))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def webhook():
-    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
-    Receiver.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", Receiver.received
-    server.shutdown()
-    server.server_close()
+def webhook(httpserver_ipv4):
+    """(URL, received): a webhook on 127.0.0.1 that answers "ok"; received() lists the
+    (Content-Type, JSON body) of each POST it was sent."""
+    httpserver_ipv4.expect_request("/hook", method="POST").respond_with_data("ok")
+
+    def received():
+        return [(request.headers["Content-Type"], json.loads(request.get_data())) for request, _ in httpserver_ipv4.log]
+    return httpserver_ipv4.url_for("/hook"), received
 
 
 def test_build_notification_posts_to_the_webhook(tmp_path, webhook):
@@ -168,12 +152,12 @@ def test_build_notification_posts_to_the_webhook(tmp_path, webhook):
            "IMAGE_REF": "ghcr.io/acme/agent-service:1.5.0", "RUN_URL": "https://ci/run/1", "REF": "main"}
     proc, _, _ = run_step(script, tmp_path, env)
     assert proc.returncode == 0, proc.stderr
-    assert len(received) == 1
-    content_type, payload = received[0]
+    assert len(received()) == 1
+    content_type, payload = received()[0]
     assert content_type == "application/json"
     assert payload["text"].startswith(":x: build failure on main: ghcr.io/acme/agent-service:1.5.0")
     proc, _, _ = run_step(script, tmp_path, env | {"SLACK_WEBHOOK_URL": ""})
-    assert proc.returncode == 0 and "no message" in proc.stdout and len(received) == 1
+    assert proc.returncode == 0 and "no message" in proc.stdout and len(received()) == 1
 
 
 def test_deploy_failure_notification_posts_to_the_webhook(tmp_path, webhook):
@@ -182,7 +166,8 @@ def test_deploy_failure_notification_posts_to_the_webhook(tmp_path, webhook):
     proc, _, _ = run_step(script, tmp_path, {"SLACK_WEBHOOK_URL": url, "RUN_URL": "https://ci/run/2",
                                              "VERSION": "1.5.0", "TARGET_ENV": "prod"})
     assert proc.returncode == 0, proc.stderr
-    assert received[0][1]["text"] == ":x: deploy of 1.5.0 to prod failed <https://ci/run/2|run>"
+    assert len(received()) == 1
+    assert received()[0][1]["text"] == ":x: deploy of 1.5.0 to prod failed <https://ci/run/2|run>"
 
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",

@@ -12,7 +12,11 @@ from urllib.parse import quote, urlsplit
 from pydantic import Field, SecretStr, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.worker import state as worker_state
+from app.core.defaults import (
+    WORKER_HEARTBEAT_MAX_AGE_DEFAULT,
+    WORKER_HEARTBEAT_MAX_AGE_MIN,
+    WORKER_STATE_DIR_DEFAULT,
+)
 
 QUEUES = ("default", "agents", "priority")
 
@@ -54,8 +58,8 @@ class Settings(BaseSettings):
     CELERY_RESTORE_INTERVAL: int = Field(10, ge=1, le=600)
     CELERY_MAX_RETRIES: int = Field(3, ge=0, le=10)
     CELERY_RETRY_BACKOFF_MAX: int = Field(30, ge=1)
-    WORKER_STATE_DIR: str = worker_state.STATE_DIR_DEFAULT
-    WORKER_HEARTBEAT_MAX_AGE: int = Field(worker_state.HEARTBEAT_MAX_AGE_DEFAULT, ge=worker_state.HEARTBEAT_MAX_AGE_MIN)
+    WORKER_STATE_DIR: str = WORKER_STATE_DIR_DEFAULT
+    WORKER_HEARTBEAT_MAX_AGE: int = Field(WORKER_HEARTBEAT_MAX_AGE_DEFAULT, ge=WORKER_HEARTBEAT_MAX_AGE_MIN)
     METRICS_HOST: str = "0.0.0.0"
     METRICS_PORT: int = Field(9808, ge=1, le=65535)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 # Imported eagerly: Celery imports its result backend lazily on first use, and in the beat
 # process that first use can race another thread's import of the same module ("partially
-# initialized module 'celery.backends.redis'", seen once in a CI rehearsal).
+# initialized module 'celery.backends.redis'").
 import celery.backends.redis  # noqa: F401
 from celery import Celery
 from kombu import Exchange, Queue

@@ -1,8 +1,8 @@
 """Worker liveness and readiness files (read by ``python -m app.probes``).
 
-Kept free of pydantic and of ``app.core.config`` at import time: the exec probes import
-this module every few seconds in every worker pod, and a settings import costs about
-15 times the rest of the probe (0.24 s of CPU against 0.016 s in the app image)."""
+Free of pydantic and of ``app.core.config`` at import time: the exec probes import this
+module every few seconds in every worker pod, and importing the settings costs many times
+the rest of the probe (bench/results/notes.md)."""
 from __future__ import annotations
 
 import os
@@ -10,15 +10,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from app.core.defaults import WORKER_HEARTBEAT_MAX_AGE_DEFAULT, WORKER_HEARTBEAT_MAX_AGE_MIN, WORKER_STATE_DIR_DEFAULT
+
 if TYPE_CHECKING:
     from app.core.config import Settings
 
 HEARTBEAT = "worker_heartbeat"
 READY = "worker_ready"
-# the defaults of Settings.WORKER_STATE_DIR and Settings.WORKER_HEARTBEAT_MAX_AGE
-STATE_DIR_DEFAULT = "/tmp"
-HEARTBEAT_MAX_AGE_DEFAULT = 60
-HEARTBEAT_MAX_AGE_MIN = 2
 
 
 class ProbeSettings(NamedTuple):
@@ -31,14 +29,14 @@ class ProbeSettings(NamedTuple):
     def from_environ(cls, environ: dict[str, str] | None = None) -> ProbeSettings:
         # Settings matches names case-insensitively and ignores empty values
         env = {k.upper(): v for k, v in (os.environ if environ is None else environ).items() if v}
-        raw_age = env.get("WORKER_HEARTBEAT_MAX_AGE", str(HEARTBEAT_MAX_AGE_DEFAULT))
+        raw_age = env.get("WORKER_HEARTBEAT_MAX_AGE", str(WORKER_HEARTBEAT_MAX_AGE_DEFAULT))
         try:
             age = int(raw_age)
         except ValueError:
             raise ValueError(f"WORKER_HEARTBEAT_MAX_AGE must be an integer, got {raw_age!r}") from None
-        if age < HEARTBEAT_MAX_AGE_MIN:
-            raise ValueError(f"WORKER_HEARTBEAT_MAX_AGE must be >= {HEARTBEAT_MAX_AGE_MIN}, got {age}")
-        return cls(env.get("WORKER_STATE_DIR", STATE_DIR_DEFAULT), age)
+        if age < WORKER_HEARTBEAT_MAX_AGE_MIN:
+            raise ValueError(f"WORKER_HEARTBEAT_MAX_AGE must be >= {WORKER_HEARTBEAT_MAX_AGE_MIN}, got {age}")
+        return cls(env.get("WORKER_STATE_DIR", WORKER_STATE_DIR_DEFAULT), age)
 
 
 def path(settings: Settings | ProbeSettings, name: str) -> Path:

@@ -3,8 +3,8 @@
 no Kubernetes SD): watch the agent-service API pods of the cluster and write them as file_sd
 targets with the labels the chart's ServiceMonitor gives the series (namespace, pod,
 app_kubernetes_io_version, release), each time one of them changes.
-One `kubectl get --watch` stream, started again when the API server ends it: listing the pods
-every 2 s cost four scenarios about 60 s of CPU in kubectl alone.
+One `kubectl get --watch` stream, started again when the API server ends it: a watch costs
+kubectl far less CPU than listing the pods every few seconds (bench/results/notes.md).
 Usage: pod_sd.py KUBECTL KUBECONFIG OUTFILE [QUIET_SECONDS]"""
 import ctypes
 import json

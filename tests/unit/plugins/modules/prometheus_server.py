@@ -1,6 +1,6 @@
-"""A real Prometheus (Debian's binary) scraping a real exporter of known series, for the module tests.
+"""A real Prometheus (Debian's binary) scraping an exporter of known series, for the module tests.
 
-The exporter is a small HTTP server: every scrape adds fixed increments to each
+The exporter is a pytest-httpserver server: every scrape adds fixed increments to each
 counter, so each scenario has a constant error ratio (the numbers below). The
 Prometheus scrapes it every second into a temporary TSDB on 127.0.0.1.
 """
@@ -15,7 +15,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 PROMETHEUS_PORT = 59090
 EXPORTER_PORT = 59091
@@ -39,28 +41,15 @@ BUCKETS = (("0.1", 90), ("0.25", 99), ("0.5", 100), ("+Inf", 100))
 
 
 class Exporter:
+    """GET /metrics renders the series; anything else is answered 501 Not Implemented."""
+
     def __init__(self, port=EXPORTER_PORT):
         self.scrapes = 0
         self.lock = threading.Lock()
-        exporter = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server API)
-                if self.path != "/metrics":
-                    self.send_error(404)
-                    return
-                body = exporter.render().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server = HTTPServer("127.0.0.1", port, threaded=True)
+        self.server.no_handler_status_code = 501
+        self.server.expect_request("/metrics", method="GET").respond_with_handler(
+            lambda _request: Response(self.render(), content_type="text/plain; version=0.0.4"))
 
     def render(self):
         with self.lock:
@@ -79,12 +68,11 @@ class Exporter:
         return "\n".join(lines) + "\n"
 
     def start(self):
-        self.thread.start()
+        self.server.start()
         return self
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 class Prometheus:
@@ -162,43 +150,35 @@ class AuthProxy:
     as an authenticating gateway would. ``delay`` makes it answer late (timeout tests)."""
 
     def __init__(self, upstream, port, token, tenant):
-        self.seen = []
+        self.upstream, self.token, self.tenant = upstream, token, tenant
         self.delay = 0.0
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server API)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                proxy.seen.append(dict(self.headers))
-                time.sleep(proxy.delay)
-                authorized = self.headers.get("Authorization") == f"Bearer {token}"
-                if not authorized or self.headers.get("X-Scope-OrgID") != tenant:
-                    self.send_error(401, "missing or wrong credentials")
-                    return
-                request = urllib.request.Request(upstream + self.path, data=body, headers={
-                    "Content-Type": self.headers.get("Content-Type", "application/x-www-form-urlencoded")})
-                try:
-                    with urllib.request.urlopen(request, timeout=10) as response:
-                        status, payload = response.status, response.read()
-                except urllib.error.HTTPError as exc:
-                    status, payload = exc.code, exc.read()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
         self.url = f"http://127.0.0.1:{port}"
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server = HTTPServer("127.0.0.1", port, threaded=True)
+        self.server.expect_request("/api/v1/query", method="POST").respond_with_handler(self.forward)
+
+    @property
+    def seen(self):
+        """The headers of each request, in order."""
+        return [dict(request.headers) for request, _response in self.server.log]
+
+    def forward(self, request: Request) -> Response:
+        time.sleep(self.delay)
+        authorized = request.headers.get("Authorization") == f"Bearer {self.token}"
+        if not authorized or request.headers.get("X-Scope-OrgID") != self.tenant:
+            return Response("missing or wrong credentials", status=401)
+        upstream = urllib.request.Request(self.upstream + request.full_path.rstrip("?"), data=request.get_data(),
+                                          headers={"Content-Type": request.headers.get(
+                                              "Content-Type", "application/x-www-form-urlencoded")})
+        try:
+            with urllib.request.urlopen(upstream, timeout=10) as response:
+                status, payload = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, payload = exc.code, exc.read()
+        return Response(payload, status=status, content_type="application/json")
 
     def start(self):
-        self.thread.start()
+        self.server.start()
         return self
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
