@@ -282,9 +282,41 @@ def test_inhibited_alert_does_not_arrive(stack, receiver):
     REPORT["inhibition"] = {"source_messages": len(arrived), "target_state": state[0]["status"]["state"]}
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def muted_by(interval_name: str, at: datetime) -> bool:
+    """Whether Alertmanager's time interval ``interval_name`` (monitoring/alertmanager.yml, UTC, weekdays
+    and times only) holds at ``at``."""
+    config = load_yaml(ROOT / "monitoring" / "alertmanager.yml")
+    interval = next(i for i in config["time_intervals"] if i["name"] == interval_name)
+    minute = at.hour * 60 + at.minute
+    for spec in interval["time_intervals"]:
+        days = set()
+        for day in spec.get("weekdays", WEEKDAYS):
+            first, _, last = day.partition(":")
+            days.update(WEEKDAYS[WEEKDAYS.index(first):WEEKDAYS.index(last or first) + 1])
+        times = [(t["start_time"], t["end_time"]) for t in spec.get("times", [{"start_time": "00:00",
+                                                                              "end_time": "24:00"}])]
+        in_time = any(int(a[:2]) * 60 + int(a[3:]) <= minute < int(b[:2]) * 60 + int(b[3:]) for a, b in times)
+        if WEEKDAYS[at.weekday()] in days and in_time:
+            return True
+    return False
+
+
+def test_maintenance_window_is_read_from_the_config():
+    sunday = datetime(2026, 12, 6, tzinfo=UTC)
+    assert muted_by("maintenance", sunday.replace(hour=2))
+    assert muted_by("maintenance", sunday.replace(hour=3, minute=59))
+    assert not muted_by("maintenance", sunday.replace(hour=4)) and not muted_by("maintenance", sunday.replace(hour=1))
+    assert not muted_by("maintenance", (sunday + timedelta(days=1)).replace(hour=3))
+    assert muted_by("out-of-hours", sunday.replace(hour=12)) and not muted_by("out-of-hours", datetime(
+        2026, 12, 7, 12, tzinfo=UTC))
+
+
 def test_fault_fires_and_reaches_the_webhook(stack, app, receiver):
-    """Stop PostgreSQL: PostgreSQLConnectionErrors (critical, team database) must reach #alerts-critical and
-    #team-database-alerts with its routing labels."""
+    """Stop PostgreSQL: PostgreSQLConnectionErrors (critical, team database) must reach #alerts-critical and,
+    outside the maintenance window that mutes the team routes, #team-database-alerts, with its routing labels."""
     alert = "PostgreSQLConnectionErrors"
 
     def mentions(m, word):
@@ -299,7 +331,9 @@ def test_fault_fires_and_reaches_the_webhook(stack, app, receiver):
         def delivered():
             got = receiver.find(lambda m: m["at"] > fault_at and mentions(m, "[FIRING"))
             channels = {m["body"].get("channel") for m in got}
-            return got if {"#alerts-critical", "#team-database-alerts"} <= channels else None
+            wanted = {"#alerts-critical"} | (set() if muted_by("maintenance", datetime.now(UTC))
+                                             else {"#team-database-alerts"})
+            return got if wanted <= channels else None
         got = wait_for(f"{alert} at the webhook", delivered, 420, 2)
         first = min(m["at"] for m in got)
         text = slack_text(got[0])
