@@ -11,6 +11,7 @@ from some version on are in ``MIN_VERSIONS`` (its FLAG_GATES), and flags renamed
 Helm 3 and Helm 4 live in one table, ``RENAMED_FLAGS``.
 """
 
+import copy
 import json
 import re
 
@@ -101,6 +102,21 @@ def auth_env(params):
     if params.get("validate_certs") is False:
         env["HELM_KUBEINSECURE_SKIP_TLS_VERIFY"] = "true"
     return env
+
+
+def helm_arg_spec(release_keys=tuple(HELM_RELEASE_ARG_SPEC), **options):
+    """A helm module's argument spec: the connection options, the options of HELM_RELEASE_ARG_SPEC
+    named in ``release_keys`` (all by default), and the module's own ``options``."""
+    spec = copy.deepcopy(HELM_AUTH_ARG_SPEC)
+    spec.update({key: copy.deepcopy(HELM_RELEASE_ARG_SPEC[key]) for key in release_keys})
+    spec.update(options)
+    return spec
+
+
+def module_runner(module):
+    """The HelmRunner of a helm module: its binary_path (else helm from PATH) and connection options."""
+    binary = module.params["binary_path"] or module.get_bin_path("helm", required=True)
+    return HelmRunner(module.run_command, binary=binary, env=auth_env(module.params))
 
 
 class HelmRunner(CommandRunner):

@@ -112,23 +112,18 @@ command:
   elements: str
 """
 
-import copy
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.agent_service.platform.plugins.module_utils.helm import (
-    HELM_AUTH_ARG_SPEC,
-    HELM_RELEASE_ARG_SPEC,
     HelmError,
-    HelmRunner,
-    auth_env,
+    helm_arg_spec,
+    module_runner,
 )
 from ansible_collections.agent_service.platform.plugins.module_utils.helm_release import run_diff
 
 
 def argument_spec():
-    spec = copy.deepcopy(HELM_AUTH_ARG_SPEC)
-    spec.update({key: copy.deepcopy(HELM_RELEASE_ARG_SPEC[key]) for key in ("release_name", "release_namespace")})
-    spec.update(
+    return helm_arg_spec(
+        ("release_name", "release_namespace"),
         chart_ref=dict(type="path", required=True),
         values_files=dict(type="list", elements="path", default=[]),
         kube_version=dict(type="str"),
@@ -136,13 +131,11 @@ def argument_spec():
         context_lines=dict(type="int", default=3),
         status=dict(type="str"),
     )
-    return spec
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    binary = module.params["binary_path"] or module.get_bin_path("helm", required=True)
-    runner = HelmRunner(module.run_command, binary=binary, env=auth_env(module.params))
+    runner = module_runner(module)
     try:
         runner.validate_version()
         result = run_diff(runner, module.params)

@@ -203,15 +203,11 @@ rc:
   type: int
 """
 
-import copy  # noqa: E402
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.agent_service.platform.plugins.module_utils.helm import (  # noqa: E402
-    HELM_AUTH_ARG_SPEC,
-    HELM_RELEASE_ARG_SPEC,
     HelmError,
-    HelmRunner,
-    auth_env,
+    helm_arg_spec,
+    module_runner,
     run_rollback,
 )
 from ansible_collections.agent_service.platform.plugins.module_utils.helm_storage import (  # noqa: E402
@@ -225,9 +221,7 @@ from ansible_collections.agent_service.platform.plugins.module_utils.k8s_client 
 
 
 def argument_spec():
-    spec = copy.deepcopy(HELM_AUTH_ARG_SPEC)
-    spec.update(copy.deepcopy(HELM_RELEASE_ARG_SPEC))
-    spec.update(
+    return helm_arg_spec(
         revision=dict(type="int"),
         force=dict(type="bool", default=False),
         cleanup_on_fail=dict(type="bool", default=False),
@@ -236,7 +230,6 @@ def argument_spec():
         mark_stuck_failed=dict(type="bool", default=True),
         storage_driver=dict(type="str", default="secret", choices=["secret", "configmap"]),
     )
-    return spec
 
 
 def stuck_marker(module):
@@ -264,8 +257,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if (module.params["revision"] or 0) < 0:
         module.fail_json(msg="revision must be 0 (previous) or a positive revision number")
-    binary = module.params["binary_path"] or module.get_bin_path("helm", required=True)
-    runner = HelmRunner(module.run_command, binary=binary, env=auth_env(module.params))
+    runner = module_runner(module)
     try:
         result = run_rollback(runner, module.params, check_mode=module.check_mode, mark_stuck=stuck_marker(module))
     except HelmError as exc:

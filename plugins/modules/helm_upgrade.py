@@ -111,23 +111,17 @@ helm_version:
   sample: 3.22.0
 """
 
-import copy
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.agent_service.platform.plugins.module_utils.helm import (
-    HELM_AUTH_ARG_SPEC,
-    HELM_RELEASE_ARG_SPEC,
     HelmError,
-    HelmRunner,
-    auth_env,
+    helm_arg_spec,
+    module_runner,
     run_upgrade,
 )
 
 
 def argument_spec():
-    spec = copy.deepcopy(HELM_AUTH_ARG_SPEC)
-    spec.update(copy.deepcopy(HELM_RELEASE_ARG_SPEC))
-    spec.update(
+    return helm_arg_spec(
         chart_ref=dict(type="path", required=True),
         values_files=dict(type="list", elements="path", default=[]),
         reset_values=dict(type="bool", default=True),
@@ -136,13 +130,11 @@ def argument_spec():
         disable_hook=dict(type="bool", default=False),
         create_namespace=dict(type="bool", default=False),
     )
-    return spec
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    binary = module.params["binary_path"] or module.get_bin_path("helm", required=True)
-    runner = HelmRunner(module.run_command, binary=binary, env=auth_env(module.params))
+    runner = module_runner(module)
     try:
         result = run_upgrade(runner, module.params, check_mode=module.check_mode)
     except HelmError as exc:

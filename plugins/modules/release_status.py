@@ -134,23 +134,18 @@ helm_diff_version:
   type: str
 """
 
-import copy
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.agent_service.platform.plugins.module_utils.helm import (
-    HELM_AUTH_ARG_SPEC,
-    HELM_RELEASE_ARG_SPEC,
     HelmError,
-    HelmRunner,
-    auth_env,
+    helm_arg_spec,
+    module_runner,
 )
 from ansible_collections.agent_service.platform.plugins.module_utils.helm_release import read_status
 
 
 def argument_spec():
-    spec = copy.deepcopy(HELM_AUTH_ARG_SPEC)
-    spec.update({key: copy.deepcopy(HELM_RELEASE_ARG_SPEC[key]) for key in ("release_name", "release_namespace")})
-    spec.update(
+    return helm_arg_spec(
+        ("release_name", "release_namespace"),
         chart_ref=dict(type="path"),
         fullname_override=dict(type="str", default=""),
         name_override=dict(type="str", default=""),
@@ -158,13 +153,11 @@ def argument_spec():
         list_releases=dict(type="bool", default=False),
         traffic_group=dict(type="bool", default=False),
     )
-    return spec
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    binary = module.params["binary_path"] or module.get_bin_path("helm", required=True)
-    runner = HelmRunner(module.run_command, binary=binary, env=auth_env(module.params))
+    runner = module_runner(module)
     try:
         result = read_status(runner, module.params)
     except HelmError as exc:
