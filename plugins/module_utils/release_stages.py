@@ -11,8 +11,6 @@ upgrade block is charged to the stage whose task failed, read from the task's na
 
 from __future__ import annotations
 
-# the order in which the stages of the main entry point finish
-STAGES = ("preflight", "version", "render", "diff", "backup", "upgrade", "smoke", "analysis", "rollback", "report")
 # the stages inside the upgrade block that the rescue can charge a failure to; any other task there is the upgrade's
 _BLOCK_STAGES = ("smoke", "analysis")
 
