@@ -7,7 +7,7 @@
    ``make cluster`` and the time to all-Ready that the test bed prints; medians reported.
    This stops whatever runs on the test bed: run it alone.
 2. The stage times and total of the last ``make test`` (``.results/stage-times.json``, written
-   by scripts/run_stages.py) and the cold ``make tools images`` (bench/results/cold_build.json,
+   by scripts/results_total.py) and the cold ``make tools images`` (bench/results/cold_build.json,
    bench/cold_build.sh), when present.
 Writes bench/results/testbed_bench.json and appends a Markdown line to testbed_bench.md.
 """

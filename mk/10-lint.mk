@@ -1,15 +1,9 @@
-# Static checks: ruff (Python), yamllint, ansible-lint (production profile, .ansible-lint), the
-# changelog fragments (antsibull-changelog lint).
-# Every check runs even when an earlier one fails; the target fails if any did.
-LINT_PY_PATHS ?= scripts tests plugins app bench helm/agent-service/hack
+# Static checks, one pytest case each (tests/lint): ruff (Python), yamllint, ansible-lint
+# (production profile, .ansible-lint), the changelog fragments (antsibull-changelog lint),
+# Molecule's syntax check of the kind scenario, and actionlint on the GitHub workflows.
+# Every check runs even when an earlier one fails.
+LINT_PYTEST := $(PY) -m pytest -q -p no:cacheprovider tests/lint
 
-DEFINED_STAGES += lint
 .PHONY: lint
-lint: venv collection ## ruff, yamllint, ansible-lint, changelog fragments, molecule syntax of the kind scenario (it cannot run here)
-	@rc=0; \
-	$(CHECK) lint ruff -- ruff check $(wildcard $(LINT_PY_PATHS)) || rc=1; \
-	$(CHECK) lint yamllint -- yamllint -s . || rc=1; \
-	$(CHECK) lint ansible-lint -- ansible-lint --profile production -q || rc=1; \
-	$(CHECK) lint changelog -- antsibull-changelog lint || rc=1; \
-	$(CHECK) lint molecule-kind-syntax -- molecule syntax -s kind || rc=1; \
-	exit $$rc
+lint: venv collection integration-venv gotools ## ruff, yamllint, ansible-lint, changelog fragments, molecule syntax (kind), actionlint
+	@$(LINT_PYTEST) --junitxml=$(RESULTS)/lint/lint.xml

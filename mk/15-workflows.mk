@@ -1,13 +1,12 @@
 # CI/CD workflows (.github/workflows), the AWX execution environment and job templates, and
 # Galaxy installs (issue 9).
-#   make lint-workflows    actionlint (with shellcheck + pyflakes) on .github/workflows/*.yml; part of `make lint`
+#   make lint-workflows    actionlint (with shellcheck + pyflakes) on .github/workflows/*.yml; a case of `make lint`
 #   make integration-test  tests/{workflows,awx,galaxy}: release outputs, ansible-builder create,
 #                          awx_setup.yml definitions, galaxy build + galaxy-importer + installs in a throwaway repo
 #                          (about 2.5 min; `galaxy-test` is the same target; `make sanity` runs it)
 INTEGRATION_REQS  := tests/requirements-integration.txt
 INTEGRATION_STAMP := $(VENV)/.stamp-integration
 INTEGRATION_TESTS := tests/workflows tests/awx tests/galaxy
-WORKFLOWS         := $(sort $(wildcard .github/workflows/*.yml))
 
 .PHONY: integration-venv lint-workflows integration-test galaxy-test ee-context
 
@@ -19,11 +18,8 @@ $(INTEGRATION_STAMP): $(INTEGRATION_REQS) $(VENV_STAMP)
 	@$(PY) -m pip install -q -r requirements-dev.txt -r $(INTEGRATION_REQS)
 	@touch $@
 
-lint: lint-workflows
-
 lint-workflows: integration-venv gotools ## actionlint on the GitHub workflows
-	@$(CHECK) lint actionlint -- actionlint -no-color -shellcheck=$(VENV)/bin/shellcheck \
-	  -pyflakes=$(VENV)/bin/pyflakes $(WORKFLOWS)
+	@$(LINT_PYTEST) -k actionlint
 
 ee-context: integration-venv ## ansible-builder create: the EE build context in build/ee (no image is built)
 	@rm -rf build/ee build/collection

@@ -43,6 +43,5 @@ cluster-status: ## exit 0 when the test bed runs and is healthy
 	@python3 $(TESTBED)/cluster.py status
 
 TESTBED_PYTEST := $(PY) -m pytest -q -p no:cacheprovider
-DEFINED_STAGES += testbed-test
 testbed-test: venv cluster ## the test bed's own suite (tests/testbed) on the running cluster
 	@$(TESTBED_PYTEST) --junitxml=$(RESULTS)/testbed/testbed.xml tests/testbed

@@ -8,7 +8,6 @@ APP_IMAGE_TAG  ?= $(or $(shell git -C $(ROOT) log -1 --format=%h -- app 2>/dev/n
 APP_IMAGE      ?= localhost/agent-service:$(APP_IMAGE_TAG)
 APP_PYTEST_ARGS ?=
 
-DEFINED_STAGES += app-test
 .PHONY: app-test app-wheelhouse app-image
 app-test: venv debs otelcol ## app: pytest against real PostgreSQL/Redis/Celery + a real OTel collector (JUnit in $(RESULTS)/app)
 	@mkdir -p $(RESULTS)/app

@@ -4,7 +4,6 @@
 # The on-cluster install test (tests/chart/test_install.py, `make chart-test-cluster`) needs the
 # test bed and the images; it starts what is missing.
 CHART_DIR    := helm/agent-service
-CHART_ENVS   := dev staging prod
 CHART_KUBE   := $(KUBERNETES_VERSION:v%=%)
 # kubeconform schemas generated from k8s.io/kubernetes' openapi spec and the prometheus-operator CRDs
 # into the build cache; their generator stays in tests/chart/ because it makes test input, no chart file
@@ -31,37 +30,26 @@ $(KUBE_SCHEMAS)/.stamp: tests/chart/gen_kube_schemas.py | venv
 	@$(PY) tests/chart/gen_kube_schemas.py $(KUBE_SCHEMAS) $(KUBERNETES_VERSION) $(PROMETHEUS_OPERATOR_VERSION)
 	@touch $@
 
+# tests/chart/test_lint.py: helm lint --strict (helm 3 and 4) and kubeconform -strict per environment
+export KUBECONFORM_SCHEMA_LOCATION
 chart-lint: chart-tools
-	@for env in $(CHART_ENVS); do \
-	  $(CHECK) chart helm-lint-$$env -- helm lint --strict $(CHART_DIR) --kube-version $(CHART_KUBE) \
-	    -f $(CHART_DIR)/values-$$env.yaml || exit 1; \
-	  $(CHECK) chart helm4-lint-$$env -- helm4 lint --strict $(CHART_DIR) --kube-version $(CHART_KUBE) \
-	    -f $(CHART_DIR)/values-$$env.yaml || exit 1; \
-	done
+	@$(PY) -m pytest -q -p no:cacheprovider tests/chart/test_lint.py -k helm_lint
 
 chart-kubeconform: chart-tools chart-schemas
-	@for env in $(CHART_ENVS); do \
-	  $(CHECK) chart kubeconform-$$env -- bash -c 'set -o pipefail; helm template t $(CHART_DIR) --namespace agents \
-	    --kube-version $(CHART_KUBE) -f $(CHART_DIR)/values-'$$env'.yaml \
-	    | kubeconform -strict -summary -kubernetes-version $(CHART_KUBE) \
-	        -schema-location "$(KUBECONFORM_SCHEMA_LOCATION)"' || exit 1; \
-	done
+	@$(PY) -m pytest -q -p no:cacheprovider tests/chart/test_lint.py -k kubeconform
 
 chart-unittest: chart-tools
 	@mkdir -p $(RESULTS)/chart
 	@helm unittest --strict -t JUnit -o $(RESULTS)/chart/helm-unittest.xml $(CHART_DIR)
 
-chart-pytest: chart-tools
+chart-pytest: chart-tools chart-schemas
 	@$(PY) -m pytest -q -p no:cacheprovider tests/chart --ignore=tests/chart/test_install.py \
 	  --junitxml=$(RESULTS)/chart/pytest.xml
 
-DEFINED_STAGES += chart-test
-chart-test: ## lint, kubeconform, helm-unittest, schema + PSS pytest, then the dev install on the test bed
-	@$(MAKE) chart-lint chart-kubeconform chart-unittest chart-pytest
+chart-test: chart-test-offline ## lint, kubeconform, helm-unittest, schema + PSS pytest, then the dev install on the test bed
 	@$(MAKE) chart-test-cluster
 
-chart-test-offline: ## only the checks that need no cluster and no docker
-	@$(MAKE) chart-lint chart-kubeconform chart-unittest chart-pytest
+chart-test-offline: chart-unittest chart-pytest ## only the checks that need no cluster and no docker (chart-pytest runs lint and kubeconform)
 
 # dev images of the bundled Redis/PostgreSQL, built for the test bed (docker, imported into containerd)
 chart-images: debs ## build localhost/testbed/{redis,postgresql} for the dev values

@@ -14,10 +14,7 @@ monitoring-generate: venv ## regenerate the SLO rules and the Grafana dashboard 
 MONITORING_OFFLINE_PREREQS := venv debs collection gotools chart-schemas
 MONITORING_LIVE_PREREQS    := venv debs collection cluster monitoring-crds monitoring-images app-image chart-images
 
-monitoring-offline-test: $(MONITORING_OFFLINE_PREREQS) ## promtool/amtool checks, unit tests, dashboard, role render and staleness checks
-	@$(CHECK) monitoring promtool-check-rules -- promtool check rules --lint=all --lint-fatal monitoring/prometheus/rules.yml monitoring/prometheus/slo-rules.yml
-	@$(CHECK) monitoring promtool-test-rules -- promtool test rules $(sort $(wildcard monitoring/prometheus/tests/*.test.yml))
-	@$(CHECK) monitoring amtool-check-config -- amtool check-config monitoring/alertmanager.yml
+monitoring-offline-test: $(MONITORING_OFFLINE_PREREQS) ## promtool/amtool checks, unit tests, dashboard, role render and staleness checks (pytest)
 	@$(MONITORING_PYTEST) --junitxml=$(RESULTS)/monitoring/offline.xml tests/monitoring -m "not live"
 
 # The prometheus-operator CRDs of the pinned version, from its module on the Go module proxy.
@@ -36,9 +33,6 @@ monitoring-live-test: $(MONITORING_LIVE_PREREQS) ## the monitoring stack on the 
 
 # The two halves mostly wait (alert `for:` durations, Alertmanager group waits, rollouts) and use
 # separate ports (offline 59100-59106, live 59150/59190), so they run side by side: the stage
-# takes as long as the live half. Each half's output is printed when it ends.
-DEFINED_STAGES += monitoring-test
+# takes as long as the live half. Each half's output is printed when it ends (--output-sync).
 monitoring-test: $(sort $(MONITORING_OFFLINE_PREREQS) $(MONITORING_LIVE_PREREQS)) ## offline checks beside the stack on the test bed (see monitoring/README.md)
-	@$(PY) scripts/parallel.py --log-dir $(ROOT)/.cache/monitoring/logs \
-	  'monitoring-offline=$(MAKE) --no-print-directory monitoring-offline-test' \
-	  'monitoring-live=$(MAKE) --no-print-directory monitoring-live-test'
+	@+$(call SIDE_BY_SIDE,2,monitoring-offline-test monitoring-live-test)

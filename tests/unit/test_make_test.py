@@ -1,0 +1,95 @@
+"""`make test`'s graph, run by the real make on stand-in stages (fixtures/fake_stages.mk).
+
+The chain runs one stage after the other and goes on after a failure; a lane starts with the
+first stage of the chain; the total counts every case and every stage that did not run, failed
+without a failing case, or recorded nothing; SIDE_BY_SIDE runs at most N targets at once on its
+own and shares the job slots of `make -j` under it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FAKES = Path(__file__).parent / "fixtures" / "fake_stages.mk"
+
+
+def make(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict[str, dict[str, float]]]:
+    """Run make in the checkout with the stand-in stages; (the run, {name: {start, end}} from the log)."""
+    log = tmp_path / "log"
+    env = {**os.environ, "MAKEFILES": str(FAKES)}
+    proc = subprocess.run(["make", "--no-print-directory", *args, f"RESULTS={tmp_path / 'results'}", f"LOG={log}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    events: dict[str, dict[str, float]] = {}
+    for line in log.read_text().splitlines() if log.exists() else []:
+        what, name, at = line.split()
+        events.setdefault(name, {})[what] = float(at)
+    return proc, events
+
+
+def run_test(tmp_path: Path, chain: str, lanes: str = "") -> tuple[subprocess.CompletedProcess, dict, dict]:
+    proc, events = make(tmp_path, "test", "TEST_PREREQS=fake-prep", f"TEST_CHAIN={chain}", f"TEST_LANES={lanes}")
+    times = json.loads((tmp_path / "results" / "stage-times.json").read_text())
+    return proc, events, times
+
+
+def test_the_chain_runs_in_order_and_goes_on_after_a_failure_beside_a_lane(tmp_path):
+    proc, events, times = run_test(tmp_path, "chain-a chain-b chain-c", "lane")
+    assert events["fake-prep"]["start"] < min(e["start"] for n, e in events.items() if n != "fake-prep")
+    assert events["chain-a"]["end"] <= events["chain-b"]["start"]
+    assert events["chain-b"]["end"] <= events["chain-c"]["start"], "the chain stops at a failed stage"
+    assert events["lane"]["start"] < events["chain-a"]["end"], "the lane waits for the chain"
+    assert proc.returncode != 0
+    assert proc.stdout.splitlines()[-1] == "5 passed, 1 failed"
+    assert "FAILED fake::chain-b-fail" in proc.stdout
+    assert times["stages"]["chain-b"] == {"seconds": times["stages"]["chain-b"]["seconds"], "rc": 2,
+                                          "passed": 1, "failed": 1}
+    assert (tmp_path / "results" / "logs" / "lane.log").exists()
+
+
+def test_all_passing_is_a_pass(tmp_path):
+    proc, _, times = run_test(tmp_path, "chain-a chain-c")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "3 passed, 0 failed"
+    assert times["passed"] == 3 and times["failed"] == 0 and set(times["stages"]) == {"chain-a", "chain-c"}
+
+
+@pytest.mark.parametrize(("chain", "note"), [
+    ("chain-silent", "stage chain-silent failed (rc=2) without a recorded test failure"),
+    ("chain-empty", "stage chain-empty recorded no test case"),
+    ("chain-skip", "SKIPPED (counted as failure) fake::chain-skip-skip: why"),
+    ("no-such-stage", "stage no-such-stage failed (rc=2) without a recorded test failure"),
+])
+def test_a_stage_that_proves_nothing_fails_the_run(tmp_path, chain, note):
+    proc, _, _ = run_test(tmp_path, f"chain-a {chain}")
+    assert proc.returncode != 0
+    assert note in proc.stdout
+    assert proc.stdout.splitlines()[-1].endswith(" passed, 1 failed")
+
+
+def overlap(events: dict, names: list[str]) -> int:
+    """The most of names that ran at the same moment."""
+    marks = sorted((e[k], +1 if k == "start" else -1) for n in names for k, e in [("start", events[n]),
+                                                                                ("end", events[n])])
+    most = now = 0
+    for _, step in marks:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def test_side_by_side_runs_n_at_once_on_its_own(tmp_path):
+    proc, events = make(tmp_path, "side-by-side")
+    assert proc.returncode == 0, proc.stderr
+    assert overlap(events, ["side-1", "side-2", "side-3"]) == 2
+
+
+def test_side_by_side_shares_the_job_slots_of_make_j(tmp_path):
+    proc, events = make(tmp_path, "-j3", "side-by-side")
+    assert proc.returncode == 0, proc.stderr
+    assert "jobserver unavailable" not in proc.stderr
+    assert overlap(events, ["side-1", "side-2", "side-3"]) == 3, "3 slots, more than its own 2"
