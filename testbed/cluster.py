@@ -188,6 +188,17 @@ def wait_for(what: str, check, timeout: float, component: str | None = None, int
     raise TestbedError(f"timed out after {timeout:.0f}s waiting for {what}{hint}")
 
 
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when nothing listens on host:port (a bind succeeds; TIME_WAIT does not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def http_ok(url: str) -> bool:
     with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback URLs only
         return resp.status == 200
@@ -584,6 +595,8 @@ def up(args) -> int:
     write_configs(node, ip)
     argv = component_argv(node, ip)
 
+    # an etcd of a test bed stopped a moment ago can still hold its ports
+    wait_for("etcd's ports 2379 and 2380 to be free", lambda: port_free(2379) and port_free(2380), 20)
     start("etcd", argv["etcd"])
     start("containerd", argv["containerd"])
     try:
