@@ -5,13 +5,18 @@
 Pure Python, no Ansible imports.
 
 - Header ``type(scope)!: description``; ``!`` marks a breaking change.
-- Footers ``Token: value`` or ``Token #value`` in the last paragraph;
-  ``BREAKING CHANGE:`` and ``BREAKING-CHANGE:`` mark a breaking change even
-  without ``!``.
-- Reverts: ``revert: <header>`` or git's ``Revert "<header>"``, with the
-  reverted sha taken from ``This reverts commit <sha>.`` (or ``Refs: <sha>``).
-  A revert whose target is in the same range cancels it (both are dropped);
-  otherwise the revert itself is a patch.
+- Footers ``Token: value`` or ``Token #value`` in the last paragraph.
+- A line of the body that starts with ``BREAKING CHANGE:`` or
+  ``BREAKING-CHANGE:`` marks a breaking change, even without ``!`` and even
+  when other paragraphs follow it (as semantic-release and
+  python-semantic-release read it); its note runs to the end of its
+  paragraph. The words inside a sentence do not count.
+- Reverts: ``revert: <header>`` or git's ``Revert "<header>"``, also with
+  GitHub's `` (#123)`` suffix, with the reverted sha taken from
+  ``This reverts commit <sha>.`` (or ``Refs: <sha>``). A revert whose target
+  is in the same range cancels it (both are dropped); otherwise the revert
+  itself is a patch. Matching reverts to their targets is linear in the
+  number of commits.
 - Merge commits (more than one parent, or a ``Merge ...`` subject) are ignored
   unless asked for.
 - Scope ``no-release`` never causes a release.
@@ -20,6 +25,7 @@ Pure Python, no Ansible imports.
 from __future__ import annotations
 
 import re
+from collections import deque
 
 from .semver import max_level
 
@@ -30,7 +36,9 @@ _HEADER_RE = re.compile(
     r"^(?P<type>[A-Za-z][A-Za-z0-9_-]*)(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?: (?P<description>\S.*)$"
 )
 _FOOTER_RE = re.compile(r"^(?P<token>BREAKING CHANGE|BREAKING-CHANGE|[A-Za-z][A-Za-z0-9-]*)(?::[ ]|[ ]#)(?P<value>.*)$")
-_GIT_REVERT_RE = re.compile(r'^Revert "(?P<header>.*)"$')
+_GIT_REVERT_RE = re.compile(r'^Revert "(?P<header>.*)"(?: \(#\d+\))?$')
+_SHORT_SHA_RE = re.compile(r"[0-9a-fA-F]{4,40}")
+_BREAKING_LINE_RE = re.compile(r"^(?:BREAKING CHANGE|BREAKING-CHANGE): (?P<note>.*)$")
 _REVERTS_SHA_RE = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})")
 _MERGE_SUBJECT_RE = re.compile(r"^Merge (?:branch|pull request|remote-tracking branch|tag|commit) ")
 BREAKING_TOKENS = ("BREAKING CHANGE", "BREAKING-CHANGE")
@@ -103,7 +111,7 @@ def parse_message(message):
         )
         if match.group("bang"):
             result["breaking"] = True
-    notes = [value for token, value in footers if token in BREAKING_TOKENS]
+    notes = _breaking_notes(rest)
     if notes:
         result["breaking"] = True
         result["breaking_notes"] = notes
@@ -114,13 +122,32 @@ def parse_message(message):
     if git_revert or result["type"] == "revert":
         sha_match = _REVERTS_SHA_RE.search(message)
         refs = [v for t, v in footers if t.lower() == "refs"]
-        reverted_sha = sha_match.group("sha") if sha_match else (refs[0].split()[0] if refs else None)
+        ref = refs[0].replace(",", " ").split()[0] if refs and refs[0].strip() else ""
+        # a Refs: footer names shas ("Refs: 676104e, a215868"); "Refs: #123" is an issue, not a sha
+        reverted_sha = sha_match.group("sha") if sha_match else (ref if _SHORT_SHA_RE.fullmatch(ref) else None)
         reverted_header = git_revert.group("header") if git_revert else result["description"]
         result["revert"] = dict(sha=reverted_sha, header=reverted_header)
         result["type"] = "revert"
         if git_revert:
             result["description"] = reverted_header
     return result
+
+
+def _breaking_notes(lines):
+    """The notes of the lines that start with a breaking-change token, each to the end of its paragraph."""
+    notes, current = [], None
+    for line in lines:
+        match = _BREAKING_LINE_RE.match(line)
+        if match:
+            current = [match.group("note")]
+            notes.append(current)
+        elif not line.strip():
+            current = None
+        elif current is not None and not _FOOTER_RE.match(line):
+            current.append(line)
+        else:
+            current = None
+    return ["\n".join(note).strip() for note in notes]
 
 
 def is_merge(commit):
@@ -150,33 +177,56 @@ def classify(commits, minor_types=DEFAULT_MINOR_TYPES, patch_types=DEFAULT_PATCH
             info["ignored"] = "no-release"
         entries.append(info)
 
-    # Cancel revert pairs inside the range: match by sha prefix, else by header.
-    for entry in entries:
-        revert = entry["revert"]
-        if not revert or entry["ignored"]:
-            continue
-        target = _find_reverted(entries, entry, revert)
-        if target is not None:
-            target["ignored"] = "reverted"
-            entry["ignored"] = "reverts-in-range"
-
+    _cancel_reverts(entries)
     for entry in entries:
         entry["bump"] = "none" if entry["ignored"] else _commit_level(entry, minor_types, patch_types)
     return entries
 
 
-def _find_reverted(entries, revert_entry, revert):
-    position = entries.index(revert_entry)
-    older = [e for e in entries[position + 1:] if not e["ignored"]]
-    if revert["sha"]:
-        for entry in older:
-            if entry["sha"].startswith(revert["sha"]) or revert["sha"].startswith(entry["sha"]):
-                return entry
+SHA_KEY = 7  # the shortest sha a revert names (This reverts commit <7-40 hex>)
+FULL_SHA = 40
+
+
+def _cancel_reverts(entries):
+    """Drop each revert with the commit it reverts when both are in the range.
+
+    Newest revert first, each takes the nearest older commit that is not dropped: by sha prefix
+    when the revert names a sha, else by header. The candidates wait in queues per full sha, per
+    sha prefix and per header, nearest first; a revert pops from the front what is newer than itself or
+    already dropped, which no older revert can take either, so each commit leaves a queue once.
+    """
+    by_full, by_sha, by_subject = {}, {}, {}
+    for position, entry in enumerate(entries):
+        by_full.setdefault(entry["sha"], deque()).append(position)
+        by_sha.setdefault(entry["sha"][:SHA_KEY], deque()).append(position)
+        by_subject.setdefault(entry["subject"], deque()).append(position)
+    for position, entry in enumerate(entries):
+        revert = entry["revert"]
+        if not revert or entry["ignored"]:
+            continue
+        sha = revert["sha"]
+        if sha and len(sha) == FULL_SHA:
+            target = _nearest(entries, by_full.get(sha), position, lambda e: True)
+        elif sha and len(sha) >= SHA_KEY:
+            target = _nearest(entries, by_sha.get(sha[:SHA_KEY]), position,
+                              lambda e, sha=sha: e["sha"].startswith(sha) or sha.startswith(e["sha"]))
+        elif sha:  # a short sha from a Refs: footer
+            target = next((e for e in entries[position + 1:] if not e["ignored"]
+                           and (e["sha"].startswith(sha) or sha.startswith(e["sha"]))), None)
+        else:
+            target = _nearest(entries, by_subject.get(revert["header"]), position, lambda e: True)
+        if target is not None:
+            target["ignored"] = "reverted"
+            entry["ignored"] = "reverts-in-range"
+
+
+def _nearest(entries, queue, position, matches):
+    """The nearest entry older than position in queue that is not dropped and matches."""
+    if not queue:
         return None
-    for entry in older:
-        if entry["subject"] == revert["header"]:
-            return entry
-    return None
+    while queue and (queue[0] <= position or entries[queue[0]]["ignored"]):
+        queue.popleft()
+    return next((entries[q] for q in queue if not entries[q]["ignored"] and matches(entries[q])), None)
 
 
 def _commit_level(entry, minor_types, patch_types):

@@ -163,3 +163,67 @@ def test_reverting_everything_releases_nothing(commits):
     messages = [render(c) for c in commits]
     reverts = [f"revert: {m.splitlines()[0]}" for m in messages]
     assert cc.conventional_bump(reverts + messages) == "none"
+
+
+# --- revert matching against the plain nearest-match model ---------------------------------------------
+def model_ignored(commits):
+    """The ignored markers by the definition: newest revert first, each takes the nearest older match
+    that nothing took yet (by sha prefix when it names one, else by header)."""
+    infos = [cc.parse_message(c.message) for c in commits]
+    ignored = [None] * len(commits)
+    for i, info in enumerate(infos):
+        revert = info["revert"]
+        if not revert or ignored[i]:
+            continue
+        for j in range(i + 1, len(commits)):
+            if ignored[j]:
+                continue
+            sha = revert["sha"]
+            if (commits[j].sha.startswith(sha) or sha.startswith(commits[j].sha)) if sha \
+                    else infos[j]["subject"] == revert["header"]:
+                ignored[i], ignored[j] = "reverts-in-range", "reverted"
+                break
+    return ignored
+
+
+@st.composite
+def histories(draw):
+    """Newest first: features, and reverts of older commits by sha, by header or of a revert."""
+    size = draw(st.integers(1, 14))
+    commits = []
+    for n in reversed(range(size)):
+        sha = f"{n:040x}"
+        older = list(commits)  # built oldest first, so all are older than this one
+        kind = draw(st.sampled_from(["feat", "fix", "by-sha", "by-header", "github"])) if older else "feat"
+        if kind in ("feat", "fix"):
+            message = f"{kind}: change {draw(st.integers(0, 3))}"
+        else:
+            target = draw(st.sampled_from(older))
+            header = target.message.splitlines()[0]
+            if kind == "by-sha":
+                message = f'Revert "{header}"\n\nThis reverts commit {target.sha}.'
+            elif kind == "github":
+                message = f'Revert "{header}" (#{draw(st.integers(1, 9999))})'
+            else:
+                message = f"revert: {header}"
+        commits.append(Commit(sha, message))
+    return list(reversed(commits))
+
+
+@given(histories())
+def test_revert_matching_matches_the_model(commits):
+    assert [e["ignored"] for e in cc.classify(commits)] == model_ignored(commits)
+
+
+def test_revert_of_a_revert_restores_the_original():
+    commits = [Commit("c" * 40, 'Revert "Revert "feat: a""\n\nThis reverts commit ' + "b" * 40 + "."),
+               Commit("b" * 40, 'Revert "feat: a"\n\nThis reverts commit ' + "a" * 40 + "."),
+               Commit("a" * 40, "feat: a")]
+    assert [e["ignored"] for e in cc.classify(commits)] == ["reverts-in-range", "reverted", None]
+    assert cc.bump_level(cc.classify(commits)) == "minor"
+
+
+@pytest.mark.parametrize(("refs", "sha"), [("676104e, a215868", "676104e"), ("#123", None), ("", None)])
+def test_refs_footer_names_a_sha_only_when_it_is_one(refs, sha):
+    info = cc.parse_message(f"revert: feat: a\n\nRefs: {refs}" if refs else "revert: feat: a")
+    assert info["revert"] == {"sha": sha, "header": "feat: a"}

@@ -126,6 +126,53 @@ def test_revert_and_merge_commits(repo):
     assert (result["next_version"], result["bump"]) == ("1.0.1", "patch")
 
 
+BREAKING_MID_BODY = """fix(api): drop the v1 routes
+
+The v1 routes answered with the old envelope.
+
+BREAKING CHANGE: /v1 is gone; call /v2
+with the new envelope.
+
+Migration: point clients at /v2 first.
+
+Closes #188"""
+
+
+@pytest.mark.parametrize(("message", "bump", "notes"), [
+    (BREAKING_MID_BODY, "major", ["/v1 is gone; call /v2\nwith the new envelope."]),
+    ("feat: x\n\nBREAKING-CHANGE: the config moved\n\n```\nold: 1\n```", "major", ["the config moved"]),
+    ("fix: y\n\nThis is not a BREAKING CHANGE: it only renames a log field.\n\nRefs: #9", "patch", []),
+    ("fix: z\n\n  BREAKING CHANGE: quoted in an indented block", "patch", []),
+])
+def test_breaking_change_anywhere_in_the_body(repo, message, bump, notes):
+    """semantic-release and python-semantic-release read a BREAKING CHANGE line wherever it stands."""
+    repo.commit("feat: base")
+    repo.tag("v1.0.0")
+    sha = repo.commit(message)
+    result, failed = run(repo)
+    assert not failed
+    (commit,) = result["commits"]
+    assert (commit["sha"], commit["bump"], result["commit_bump"]) == (sha, bump, bump)
+    assert commit["breaking_notes"] == notes
+    assert result["next_version"] == {"major": "2.0.0", "patch": "1.0.1"}[bump]
+
+
+def test_github_revert_subject_with_pull_request_suffix(repo):
+    repo.commit("fix(deps): update x to v16")
+    repo.tag("v1.0.0")
+    target = repo.commit("fix(deps): update x to v17")
+    # GitHub's revert button: the header in quotes, then the pull request number
+    in_range = repo.commit(f'Revert "fix(deps): update x to v17" (#2534)\n\nThis reverts commit {target}.')
+    out_of_range = repo.commit('Revert "fix(deps): update x to v16" (#2533)\n\nReverts the v16 update.')
+    result, failed = run(repo)
+    assert not failed
+    by_sha = {c["sha"]: c for c in result["commits"]}
+    assert (by_sha[target]["ignored"], by_sha[in_range]["ignored"]) == ("reverted", "reverts-in-range")
+    assert by_sha[out_of_range]["type"] == "revert" and by_sha[out_of_range]["ignored"] is None
+    assert by_sha[out_of_range]["description"] == "fix(deps): update x to v16"
+    assert (result["commit_bump"], result["next_version"]) == ("patch", "1.0.1")
+
+
 def test_only_prerelease_tags_and_prerelease_channel(repo):
     repo.commit("feat: a")
     repo.tag("v1.0.0-rc.1")
