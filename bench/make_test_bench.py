@@ -31,8 +31,10 @@ def clean_env() -> dict[str, str]:
     """A newcomer's shell: no VENV, RESULTS, MAKEFLAGS or cache PATH entries from a calling make."""
     path = ":".join(p for p in os.environ["PATH"].split(":")
                     if not p.startswith(str(ROOT)) and "agent-service-platform" not in p)
+    # the machine's own Python settings (PYTHONDONTWRITEBYTECODE, PYTHONUNBUFFERED) stay, as under CI
+    python = {k: v for k, v in os.environ.items() if k in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")}
     return {"HOME": os.environ["HOME"], "USER": os.environ.get("USER", "root"), "LANG": "C.UTF-8",
-            "PATH": path, "CI": "true"}
+            "PATH": path, "CI": "true", **python}
 
 
 def run_once(ref: str, label: str, work: Path) -> dict:

@@ -18,8 +18,12 @@ E2E_RUNS = $(addprefix e2e-run-,$(E2E_SCENARIOS)) e2e-run-modules e2e-run-tracin
 .PHONY: e2e e2e-prereqs e2e-live e2e-scenario e2e-run-modules e2e-run-tracing $(addprefix e2e-run-,$(E2E_SCENARIOS))
 e2e-prereqs: venv collection helm-diff cluster app-image chart-images otelcol-image
 
+E2E_RESULTS = $(addprefix $(RESULTS)/e2e/,$(addsuffix .xml,$(addprefix molecule-,$(E2E_SCENARIOS)) release_modules_live tracing_cluster))
+
+# every run must leave its JUnit file: a run that did nothing fails the stage
 e2e: e2e-prereqs ## helm_rollback on the API server + Molecule scenarios: deploy, canary, blue/green, rollback, recovery, backup/restore
-	@+$(call SIDE_BY_SIDE,$(E2E_JOBS),$(E2E_RUNS))
+	@+rc=0; $(call SIDE_BY_SIDE,$(E2E_JOBS),$(E2E_RUNS)) || rc=$$?; \
+	for xml in $(E2E_RESULTS); do [ -s "$$xml" ] || { echo "e2e: no result in $$xml" >&2; rc=1; }; done; exit $$rc
 
 # the run targets have no prerequisites: `e2e` has built them, once, before they start
 e2e-run-modules:
@@ -28,7 +32,7 @@ e2e-run-modules:
 e2e-run-tracing:
 	@$(TRACING_CLUSTER_TEST)
 
-e2e-run-%:
+$(addprefix e2e-run-,$(E2E_SCENARIOS)): e2e-run-%:
 	@E2E_APP_IMAGE=$(E2E_APP_IMAGE) $(E2E_PYTEST) -s "tests/scenarios/test_molecule.py::test_scenario[$*]" \
 	  --junitxml=$(RESULTS)/e2e/molecule-$*.xml
 

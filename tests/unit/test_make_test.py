@@ -94,3 +94,14 @@ def test_side_by_side_shares_the_job_slots_of_make_j(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "jobserver unavailable" not in proc.stderr
     assert overlap(events, ["side-1", "side-2", "side-3"]) == 3, "3 slots, more than its own 2"
+
+
+def test_every_molecule_scenario_that_runs_here_is_a_run_of_make_e2e(tmp_path):
+    proc, _ = make(tmp_path, "-s", "print-E2E_SCENARIOS")
+    listed = proc.stdout.split()
+    on_disk = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
+    assert sorted(listed) == [s for s in on_disk if s != "kind"], "kind needs privileged containers"
+    for scenario in listed:
+        dry, _ = make(tmp_path, "-n", f"e2e-run-{scenario}")
+        assert f"tests/scenarios/test_molecule.py::test_scenario[{scenario}]" in dry.stdout, dry.stdout + dry.stderr
+        assert f"e2e/molecule-{scenario}.xml" in dry.stdout
