@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import time
@@ -47,15 +48,27 @@ def run_once(ref: str, label: str, work: Path) -> dict:
     env = clean_env()
     log = work / f"{label}.log"
     with log.open("w") as out:
-        up = subprocess.run(["make", "ci-services-up"], cwd=clone, env=env, stdout=out, stderr=subprocess.STDOUT)
+        def make(*target: str) -> int:
+            # a process group of its own: stopping the bench stops the whole make tree with it
+            proc = subprocess.Popen(["make", *target], cwd=clone, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            try:
+                return proc.wait()
+            except BaseException:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait()
+                subprocess.run(["make", "-k", "ci-services-down"], cwd=clone, env=env, stdout=out,
+                               stderr=subprocess.STDOUT, check=False)
+                raise
+
+        up = make("ci-services-up")
         start = time.monotonic()
-        test = subprocess.run(["make", "test"], cwd=clone, env=env, stdout=out, stderr=subprocess.STDOUT) \
-            if up.returncode == 0 else up
+        rc = make("test") if up == 0 else up
         wall = round(time.monotonic() - start, 1)
-        subprocess.run(["make", "-k", "ci-services-down"], cwd=clone, env=env, stdout=out, stderr=subprocess.STDOUT)
+        make("-k", "ci-services-down")
     totals = TOTAL.findall(log.read_text(errors="replace"))
     stages = clone / ".results" / "stage-times.json"
-    result = {"label": label, "ref": ref, "commit": commit, "rc": test.returncode, "make_test_s": wall,
+    result = {"label": label, "ref": ref, "commit": commit, "rc": rc, "make_test_s": wall,
               "passed": int(totals[-1][0]) if totals else None, "failed": int(totals[-1][1]) if totals else None,
               "stage_times": json.loads(stages.read_text()) if stages.exists() else None, "log": str(log)}
     print(json.dumps({k: v for k, v in result.items() if k != "stage_times"}), flush=True)
@@ -69,7 +82,13 @@ def summary(runs: list[dict], which: str) -> dict:
             "all_green": all(r["rc"] == 0 for r in runs if r["label"].startswith(which))}
 
 
+def interrupted(signum, frame):
+    """SIGTERM (kill, timeout) unwinds like Ctrl-C, so that the make tree is stopped too."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, interrupted)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", required=True)
     parser.add_argument("--after", required=True)

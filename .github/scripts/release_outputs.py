@@ -32,7 +32,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REQUIRED_KEYS = ("next_version", "next_tag", "image_tags", "changelog", "bump", "released")
+REQUIRED_KEYS = ("next_version", "next_tag", "version_tag", "image_tags", "changelog", "bump", "released")
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -88,10 +88,10 @@ def plan(result: dict, env: dict[str, str], tagged_head: bool = False) -> dict:
                 f"({result['next_tag']}); tag the commit that semver_next releases"
             )
         tags = image_tags
-        deploy_tag = result["next_version"]
+        deploy_tag = result["version_tag"]
     elif ref_type == "branch" and ref_name == default_branch and (result["released"] or tagged_head):
         tags = image_tags
-        deploy_tag = result["next_version"]
+        deploy_tag = result["version_tag"]
     elif ref_type == "branch":
         # other branches, and the default branch with nothing to release (docs, chores): the version
         # tags stay on the image of the release commit

@@ -11,7 +11,7 @@ from .version_policy import TagFormat, image_tags, plan_next_version
 DEFAULTS = dict(
     rev="HEAD", tag_format="v{version}", first_version="0.1.0", major_on_zero=False, prerelease=False,
     prerelease_token="rc", include_merges=False, minor_types=["feat"], patch_types=["fix", "perf"],
-    branch=None, default_branch="main", sha_length=8, create_tag=False, annotated=True,
+    branch=None, default_branch="main", sha_length=8, image_tag_prefix="v", create_tag=False, annotated=True,
     tag_message="Release {version}", allow_dirty=False,
 )
 
@@ -40,6 +40,8 @@ def plan_release(repo, options):
     plan = plan_next_version(reachable, all_tags, commit_bump, fmt, opts["first_version"],
                              opts["major_on_zero"], token)
     branch = opts["branch"] or repo.branch()
+    tags = image_tags(plan["next_version"], branch, head, opts["default_branch"], sha_length=opts["sha_length"],
+                      prefix=opts["image_tag_prefix"])
     result = dict(plan)
     result.update(
         commit_bump=commit_bump,
@@ -47,8 +49,8 @@ def plan_release(repo, options):
         branch=branch,
         dirty=repo.is_dirty(),
         commits=[_public(e) for e in entries],
-        image_tags=image_tags(plan["next_version"], branch, head, opts["default_branch"],
-                              sha_length=opts["sha_length"]),
+        image_tags=tags,
+        version_tag=tags[0],
         changelog=changelog_markdown(plan["next_version"], entries),
         released=plan["bump"] != "none",
         tag_created=False,

@@ -124,10 +124,11 @@ def docker_tag(text):
     return tag[:128]
 
 
-def image_tags(version, branch=None, sha=None, default_branch="main", latest=True, sha_length=8):
+def image_tags(version, branch=None, sha=None, default_branch="main", latest=True, sha_length=8, prefix=""):
     """Image tags for a release, following docker/metadata-action's semver scheme.
 
-    Stable ``1.2.3`` → ``1.2.3``, ``1.2``, ``1`` (no ``0`` major tag), ``latest``
+    Stable ``1.2.3`` → ``1.2.3``, ``1.2``, ``1`` (no ``0`` major tag), each after
+    ``prefix`` (the seed's scheme: ``v1.2.3``, ``v1.2``, ``v1``), then ``latest``
     only on the default branch; a prerelease only gets its full version. With
     ``branch`` and ``sha`` the build also gets ``<branch>-<sha8>``. ``+`` (build
     metadata) is not allowed in docker tags and becomes ``-``.
@@ -137,11 +138,14 @@ def image_tags(version, branch=None, sha=None, default_branch="main", latest=Tru
         raise ValueError(f"sha {sha!r} is not a hexadecimal git object name")
     if not isinstance(sha_length, int) or not 4 <= sha_length <= 40:
         raise ValueError(f"sha_length must be an integer between 4 and 40, got {sha_length!r}")
-    tags = [docker_tag(str(ver))]
+    if not isinstance(prefix, str) or not re.fullmatch(r"([A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?", prefix):
+        raise ValueError(f"image tag prefix {prefix!r} must be empty or up to 32 characters of a docker tag "
+                         "(letters, digits, _ . -, not starting with . or -)")
+    tags = [prefix + docker_tag(str(ver))]
     if not ver.is_prerelease:
-        tags.append(f"{ver.major}.{ver.minor}")
+        tags.append(f"{prefix}{ver.major}.{ver.minor}")
         if ver.major > 0:
-            tags.append(str(ver.major))
+            tags.append(f"{prefix}{ver.major}")
         if latest and branch is not None and branch == default_branch:
             tags.append("latest")
     if branch and sha:

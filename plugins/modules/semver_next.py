@@ -86,6 +86,13 @@ options:
     description: Characters of the commit sha in the C(<branch>-<sha>) image tag.
     type: int
     default: 8
+  image_tag_prefix:
+    description:
+      - Put before the version image tags (C(v1.2.3), C(v1.2), C(v1)), as in the seed's tag scheme.
+      - Empty for bare versions (C(1.2.3)).
+      - Up to 32 characters that a docker tag allows, not starting with C(.) or C(-).
+    type: str
+    default: v
   create_tag:
     description:
       - Create the tag RV(next_tag) on O(rev) when there is something to release.
@@ -236,12 +243,17 @@ commits:
       ignored: null
       revert: null
 image_tags:
-  description: Image tags for RV(next_version) (full version, C(major.minor), C(major) unless 0, C(latest) on the
-    default branch for stable releases, C(<branch>-<sha>)).
+  description: Image tags for RV(next_version) (full version, C(major.minor), C(major) unless 0, each after
+    O(image_tag_prefix); C(latest) on the default branch for stable releases; C(<branch>-<sha>)).
   returned: always
   type: list
   elements: str
-  sample: [1.5.0, "1.5", "1", latest, main-3f0c2b1e]
+  sample: [v1.5.0, v1.5, v1, latest, main-3f0c2b1e]
+version_tag:
+  description: The image tag of the full version, O(image_tag_prefix) then RV(next_version); the tag to deploy.
+  returned: always
+  type: str
+  sample: v1.5.0
 changelog:
   description: Markdown changelog of RV(next_version), grouped by type, breaking changes first.
   returned: always
@@ -285,6 +297,7 @@ SPEC = dict(
     branch=dict(type="str"),
     default_branch=dict(type="str", default="main"),
     sha_length=dict(type="int", default=8),
+    image_tag_prefix=dict(type="str", default="v"),
     create_tag=dict(type="bool", default=False),
     annotated=dict(type="bool", default=True),
     tag_message=dict(type="str", default="Release {version}"),

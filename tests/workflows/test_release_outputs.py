@@ -104,9 +104,9 @@ def test_main_push_gets_every_tag_and_the_changelog(repo, collections_path, tmp_
     assert rc == 0, err
     assert out["version"] == "1.5.0" and out["tag"] == "v1.5.0" and out["bump"] == "minor"
     assert out["released"] == "true" and out["push"] == "true"
-    assert out["image_tags"] == ["1.5.0", "1.5", "1", "latest", f"main-{sha[:8]}"]
+    assert out["image_tags"] == ["v1.5.0", "v1.5", "v1", "latest", f"main-{sha[:8]}"]
     assert out["image_refs"] == [f"{IMAGE}:{t}" for t in out["image_tags"]]
-    assert out["deploy_tag"] == "1.5.0" and out["image_ref"] == f"{IMAGE}:1.5.0"
+    assert out["deploy_tag"] == "v1.5.0" and out["image_ref"] == f"{IMAGE}:v1.5.0"
     changelog = (tmp_path / "CHANGELOG.md").read_text()
     assert "stream agent responses" in changelog and "retry on broker loss" in changelog
 
@@ -142,7 +142,7 @@ def test_release_tag_then_tag_build_agree(repo, collections_path, tmp_path):
                            GITHUB_REF_TYPE="tag", GITHUB_REF_NAME="v1.5.0", GITHUB_SHA=git(repo, "rev-parse", "HEAD"))
     assert rc == 0, err
     assert out["version"] == "1.5.0" and out["released"] == "false"
-    assert out["deploy_tag"] == "1.5.0" and "1.5.0" in out["image_tags"]
+    assert out["deploy_tag"] == "v1.5.0" and "v1.5.0" in out["image_tags"]
 
 
 def test_a_tag_that_does_not_match_the_history_stops_the_build(repo, collections_path, tmp_path):
@@ -184,5 +184,5 @@ def test_deploy_after_the_release_job_tagged_main_deploys_the_version(repo, coll
     rc, out, err = outputs(run_release(repo, collections_path, tmp_path), tmp_path, repo, GITHUB_EVENT_NAME="push",
                            GITHUB_REF_TYPE="branch", GITHUB_REF_NAME="main", GITHUB_SHA=sha)
     assert rc == 0, err
-    assert out["released"] == "false" and out["deploy_tag"] == "1.5.0"
-    assert out["image_tags"] == ["1.5.0", "1.5", "1", "latest", f"main-{sha[:8]}"]
+    assert out["released"] == "false" and out["deploy_tag"] == "v1.5.0"
+    assert out["image_tags"] == ["v1.5.0", "v1.5", "v1", "latest", f"main-{sha[:8]}"]

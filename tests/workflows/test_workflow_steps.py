@@ -199,9 +199,9 @@ def test_build_version_step_end_to_end(tmp_path, collections_path):
         "ANSIBLE_HOME": str(tmp_path / "ansible-home"), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
     proc, out, _ = run_step(script, tmp_path, env, cwd=repo)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert out["version"] == "0.3.1" and out["image_ref"] == "ghcr.io/acme/agent-service:0.3.1"
+    assert out["version"] == "0.3.1" and out["image_ref"] == "ghcr.io/acme/agent-service:v0.3.1"
     # 0.x: no major-only tag
-    assert "image_tags<<EOF_IMAGE_TAGS\n0.3.1\n0.3\nlatest\nmain-" in (tmp_path / "output").read_text()
+    assert "image_tags<<EOF_IMAGE_TAGS\nv0.3.1\nv0.3\nlatest\nmain-" in (tmp_path / "output").read_text()
     assert "a bug" in (tmp_path / "CHANGELOG.md").read_text()
 
 

@@ -96,6 +96,23 @@ def test_image_tags(version, branch, expected):
     assert image_tags(version, branch, "0123ABCDEF456789") == expected
 
 
+@pytest.mark.parametrize(("branch", "version", "expected"), [
+    # the seed's scheme: latest only on main, v-prefixed versions, <branch>-<sha8>
+    ("main", "1.2.3", ["v1.2.3", "v1.2", "v1", "latest", "main-abc12345"]),
+    ("develop", "1.2.3", ["v1.2.3", "v1.2", "v1", "develop-abc12345"]),
+    ("main", "0.4.0", ["v0.4.0", "v0.4", "latest", "main-abc12345"]),
+    ("main", "2.0.0-rc.1", ["v2.0.0-rc.1", "main-abc12345"]),
+])
+def test_image_tags_with_the_seeds_v_prefix(branch, version, expected):
+    assert image_tags(version, branch, "abc12345def", prefix="v") == expected
+
+
+@pytest.mark.parametrize("prefix", ["-v", ".v", "v/", "ver sion", "x" * 33, 7])
+def test_a_prefix_that_cannot_start_a_docker_tag_is_refused(prefix):
+    with pytest.raises(ValueError, match="image tag prefix"):
+        image_tags("1.2.3", "main", "abc12345", prefix=prefix)
+
+
 def test_image_tags_options_and_errors():
     assert image_tags("1.2.3") == ["1.2.3", "1.2", "1"]
     assert image_tags("1.2.3", "main", "0123abcdef", latest=False) == ["1.2.3", "1.2", "1", "main-0123abcd"]

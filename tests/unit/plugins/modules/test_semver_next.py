@@ -56,11 +56,14 @@ def test_no_tags_first_version(repo):
     assert (result["current_version"], result["next_version"], result["bump"]) == (None, "0.1.0", "initial")
     assert result["commit_bump"] == "minor" and result["next_tag"] == "v0.1.0"
     assert [c["type"] for c in result["commits"]] == ["feat", "chore"]
-    assert result["image_tags"][:3] == ["0.1.0", "0.1", "latest"]
+    assert result["image_tags"][:3] == ["v0.1.0", "v0.1", "latest"]
     assert result["image_tags"][3] == f"main-{result['sha'][:8]}"
+    assert result["version_tag"] == "v0.1.0"
     assert "### Features\n\n- first feature" in result["changelog"]
     result, _ignored = run(repo, first_version="1.0.0")
-    assert result["next_version"] == "1.0.0" and result["image_tags"][:4] == ["1.0.0", "1.0", "1", "latest"]
+    assert result["next_version"] == "1.0.0" and result["image_tags"][:4] == ["v1.0.0", "v1.0", "v1", "latest"]
+    result, _ignored = run(repo, first_version="1.0.0", image_tag_prefix="")
+    assert result["image_tags"][:4] == ["1.0.0", "1.0", "1", "latest"] and result["version_tag"] == "1.0.0"
 
 
 def test_annotated_and_lightweight_tags_both_count(repo):
@@ -182,7 +185,7 @@ def test_only_prerelease_tags_and_prerelease_channel(repo):
     assert versions == ("1.0.0-rc.1", None, "1.0.0")
     result, _ignored = run(repo, prerelease=True, create_tag=True)
     assert result["next_tag"] == "v1.0.0-rc.2" and result["changed"] and result["tag_created"]
-    assert result["image_tags"] == ["1.0.0-rc.2", f"main-{result['sha'][:8]}"]
+    assert result["image_tags"] == ["v1.0.0-rc.2", f"main-{result['sha'][:8]}"]
 
 
 def test_create_tag_idempotent_and_check_mode(repo):
@@ -238,7 +241,7 @@ def test_detached_head_with_branch_option(repo):
     repo.commit("fix: b")
     repo.git("checkout", "-q", "--detach", "HEAD")
     result, _ignored = run(repo)
-    assert result["branch"] is None and result["image_tags"] == ["1.0.1", "1.0", "1"]
+    assert result["branch"] is None and result["image_tags"] == ["v1.0.1", "v1.0", "v1"]
     result, _ignored = run(repo, branch="release/1.0")
     assert result["image_tags"][-1] == f"release-1.0-{result['sha'][:8]}"
 
@@ -256,11 +259,20 @@ def test_rev_option(repo):
     (dict(prerelease=True, prerelease_token="r c"), "invalid prerelease token"),
     (dict(rev="no-such-rev"), "does not name a commit"),
     (dict(minor_types=["fix"]), "both as minor and as patch"),
+    (dict(image_tag_prefix="-v", create_tag=True), "image tag prefix '-v' must be empty"),
 ])
 def test_bad_input(repo, args, message):
     repo.commit("feat: a")
     result, failed = run(repo, **args)
     assert failed and message in result["msg"]
+
+
+def test_a_bad_prefix_creates_no_tag(repo):
+    repo.commit("feat: a")
+    before = repo.git("tag", "--list")
+    result, failed = run(repo, create_tag=True, image_tag_prefix="v/")
+    assert failed and "image tag prefix 'v/'" in result["msg"]
+    assert repo.git("tag", "--list") == before == ""
 
 
 def test_not_a_git_repository(tmp_path):
