@@ -60,7 +60,7 @@ def image(top: bool) -> dict:
         "repository": {"type": "string", "minLength": 0 if not top else 1},
         "tag": tag,
         "digest": {"type": "string", "pattern": DIGEST},
-        "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"] + ([] if top else [""])},
+        "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never", ""]},
     }
     return obj(props, required=["repository", "tag"] if top else None)
 

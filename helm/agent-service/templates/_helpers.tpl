@@ -161,8 +161,22 @@ annotations:
 {{- end -}}
 {{- end -}}
 
+{{/*
+The pull policy: the component's, else the chart's (image.pullPolicy), else by the reference. A
+digest or a full version tag (1.2.3, v1.2.3, v2.0.0-rc.1) names one build, so IfNotPresent; any
+other tag can move to a newer build (latest, v1, v1.2, main-abc12345), so Always.
+*/}}
 {{- define "agent-service.imagePullPolicy" -}}
-{{- coalesce (.image | default dict).pullPolicy (.default | default dict).pullPolicy "IfNotPresent" -}}
+{{- $img := .image | default dict -}}
+{{- $def := .default | default dict -}}
+{{- $tag := coalesce $img.tag $def.tag .context.Chart.AppVersion | toString -}}
+{{- if coalesce $img.pullPolicy $def.pullPolicy -}}
+{{- coalesce $img.pullPolicy $def.pullPolicy -}}
+{{- else if or (coalesce $img.digest $def.digest) (regexMatch "^v?[0-9]+[.][0-9]+[.][0-9]+(-[0-9A-Za-z.-]+)?$" $tag) -}}
+IfNotPresent
+{{- else -}}
+Always
+{{- end -}}
 {{- end -}}
 
 {{- define "agent-service.imagePullSecrets" -}}
@@ -416,7 +430,7 @@ spec:
   containers:
     - name: {{ .component }}
       image: {{ include "agent-service.image" (dict "context" $ "image" $c.image "default" $.Values.image) }}
-      imagePullPolicy: {{ include "agent-service.imagePullPolicy" (dict "image" $c.image "default" $.Values.image) }}
+      imagePullPolicy: {{ include "agent-service.imagePullPolicy" (dict "context" $ "image" $c.image "default" $.Values.image) }}
       {{- with $c.command }}
       command:
         {{- toYaml . | nindent 8 }}
