@@ -33,6 +33,8 @@ monitoring-live-test: $(MONITORING_LIVE_PREREQS) ## the monitoring stack on the 
 
 # The two halves mostly wait (alert `for:` durations, Alertmanager group waits, rollouts) and use
 # separate ports (offline 59100-59106, live 59150/59190), so they run side by side: the stage
-# takes as long as the live half. Each half's output is printed when it ends (--output-sync).
+# takes as long as the live half. Each half's output is printed when it ends (--output-sync). They
+# get two job slots of their own (make warns that -j2 resets the jobserver): in the slots that
+# `make test` shares, the e2e scenarios would take the second and hold back the live half.
 monitoring-test: $(sort $(MONITORING_OFFLINE_PREREQS) $(MONITORING_LIVE_PREREQS)) ## offline checks beside the stack on the test bed (see monitoring/README.md)
-	@+$(call SIDE_BY_SIDE,2,monitoring-offline-test monitoring-live-test)
+	@+$(MAKE) -j2 --output-sync=target monitoring-offline-test monitoring-live-test

@@ -83,6 +83,17 @@ def overlap(events: dict, names: list[str]) -> int:
     return most
 
 
+def test_the_chain_keeps_its_slot_beside_a_lane_that_wants_more(tmp_path):
+    """A lane that would run 3 targets at once takes every free slot; the chain never waits for one."""
+    proc, events = make(tmp_path, "test", "TEST_JOBS=2", "TEST_PREREQS=fake-prep", "TEST_CHAIN=chain-a chain-c",
+                        "TEST_LANES=greedy-lane")
+    assert proc.stdout.splitlines()[-1] == "6 passed, 0 failed", proc.stdout
+    assert events["chain-c"]["start"] - events["chain-a"]["end"] < 0.5, "the chain waited for a job slot"
+    beside_chain = [n for n in ("long-1", "long-2", "long-3") if events[n]["start"] < events["chain-c"]["end"] - 0.3]
+    assert len(beside_chain) == 1, "2 slots: one for the chain, one for the lane"
+    assert overlap(events, ["long-1", "long-2", "long-3"]) == 2, "the lane takes the chain's slot once it is done"
+
+
 def test_side_by_side_runs_n_at_once_on_its_own(tmp_path):
     proc, events = make(tmp_path, "side-by-side")
     assert proc.returncode == 0, proc.stderr
