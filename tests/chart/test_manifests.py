@@ -213,8 +213,10 @@ def test_seed_resources(env, cpu, memory):
             assert (res["requests"]["memory"], res["limits"]["memory"]) == memory
 
 
-def test_prod_default_deny_selects_every_pod():
-    manifests = render_env("prod")
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_default_deny_selects_every_pod(env):
+    """staging is production-like: the same default deny and allow rules as prod."""
+    manifests = render_env(env)
     deny = next(
         m for m in manifests if m["kind"] == "NetworkPolicy" and m["metadata"]["name"].endswith("-default-deny")
     )
@@ -222,6 +224,12 @@ def test_prod_default_deny_selects_every_pod():
     assert deny["spec"]["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny["spec"]
     for m, t in pods(manifests):
         assert selector.items() <= t["metadata"]["labels"].items(), m["metadata"]["name"]
+    # every other workload's pods are let in by a rule of their own (flower only where it runs)
+    allowed = {m["metadata"]["name"].removeprefix("t-agent-service-") for m in manifests
+               if m["kind"] == "NetworkPolicy"}
+    workloads = {m["metadata"]["name"].removeprefix("t-agent-service-") for m, _ in pods(manifests)}
+    assert {"default-deny", "app-egress", "api-ingress", "worker-ingress"} <= allowed
+    assert ("flower-ingress" in allowed) == ("flower" in workloads)
 
 
 def test_dev_schedules_on_one_node():
