@@ -8,8 +8,9 @@ with the stage's exit code, start and end (epoch seconds). A case counts as fail
 failed or errored, and when it was skipped unless its id ("classname::name") is a line of
 tests/skip-allowlist.txt, exactly. A stage counts as one more failure when it left no record
 (it never ran), exited non-zero without a failing case, or recorded no case at all. The
-failures and stage times are printed, RESULTS/stage-times.json is written, and the last line
-is "N passed, N failed". The exit code is 1 unless every case passed and at least one ran.
+failures and one line per stage (counts, time, exit code) are printed, RESULTS/stage-times.json
+is written, and the last line is "N passed, N failed". The exit code is 1 unless every case
+passed and at least one ran.
 """
 from __future__ import annotations
 
@@ -127,8 +128,9 @@ def main(argv: list[str]) -> int:
     for stage in stages:
         for note in stage.notes:
             print(note)
-    print("stage times: " + ", ".join(f"{s.name}={s.seconds if s.seconds is not None else '-'}s rc={s.rc}"
-                                      f" ({s.passed} passed, {s.failed} failed)" for s in stages))
+    for s in stages:
+        seconds = f"{s.seconds:.0f} s" if s.seconds is not None else "did not run"
+        print(f"stage {s.name:<16} {s.passed:5d} passed {s.failed:4d} failed  {seconds:>11}  rc={s.rc}")
     passed, failed = sum(s.passed for s in stages), sum(s.failed for s in stages)
     (results / "stage-times.json").write_text(json.dumps({
         "prepare": round(prepare[2] - prepare[1], 1) if prepare else None,
