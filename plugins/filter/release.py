@@ -51,9 +51,10 @@ def semver_bump(version, part, token="rc"):
     return str(semver.bump(_text(version, "the version"), part, token))
 
 
-def image_tags(version, branch=None, sha=None, default_branch="main", latest=True, sha_length=8):
-    """Image tags of a version (docker/metadata-action semver scheme)."""
-    return version_policy.image_tags(_text(version, "the version"), branch, sha, default_branch, latest, sha_length)
+def image_tags(version, branch=None, sha=None, default_branch="main", latest=True, sha_length=8, prefix="v"):
+    """Image tags of a version (docker/metadata-action semver scheme, the seed's v prefix)."""
+    return version_policy.image_tags(_text(version, "the version"), branch, sha, default_branch, latest, sha_length,
+                                     prefix)
 
 
 def conventional_bump(messages, minor_types=None, patch_types=None):

@@ -117,7 +117,7 @@ PLAYBOOK = """
       ansible.builtin.assert:
         that:
           - version.next_version == '1.1.0' and version.next_tag == 'v1.1.0'
-          - version.image_tags[:4] == ['1.1.0', '1.1', '1', 'latest']
+          - version.image_tags[:4] == ['v1.1.0', 'v1.1', 'v1', 'latest'] and version.version_tag == 'v1.1.0'
           - healthy.passed and healthy.verdict == 'successful' and not healthy.changed
           - not unhealthy.passed and unhealthy.verdict == 'failed'
           - (version.next_version | agent_service.platform.semver_parse).minor == 1
@@ -127,7 +127,7 @@ PLAYBOOK = """
           - (messages | agent_service.platform.conventional_bump) == 'minor'
       vars:
         messages: ["fix: a", "feat(api): b"]
-        zero_tags: ["0.4.0", "0.4", "dev-abcdef01"]
+        zero_tags: ["v0.4.0", "v0.4", "dev-abcdef01"]
 """
 
 

@@ -40,7 +40,8 @@ def test_semver_compare_and_bump():
 
 def test_image_tags_and_conventional_bump():
     assert FILTERS["image_tags"]("1.2.3", branch="main", sha="3f0c2b1e9d8a7c6b") == [
-        "1.2.3", "1.2", "1", "latest", "main-3f0c2b1e"]
+        "v1.2.3", "v1.2", "v1", "latest", "main-3f0c2b1e"]
+    assert FILTERS["image_tags"]("1.2.3", prefix="") == ["1.2.3", "1.2", "1"]
     assert FILTERS["conventional_bump"](["fix: a", "feat(api)!: b"]) == "major"
     assert FILTERS["conventional_bump"]("feat: one message") == "minor"
     assert FILTERS["conventional_bump"](["refactor: x"], patch_types=["refactor"]) == "patch"
