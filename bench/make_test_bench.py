@@ -7,8 +7,8 @@ Each round runs both commits one after the other, --first first in odd rounds an
 ones, each in a fresh clone of this checkout, the way CI does: `make ci-services-up`,
 then `make test` timed, then `make -k ci-services-down`, in a shell that inherits nothing from
 a calling make. The test bed is rebuilt in every run, so run it alone. Writes
-bench/results/make_test_bench.json and appends a Markdown summary (medians, min-max) to
-bench/results/make_test_bench.md; each run's output stays in WORK/<label>-<round>.log.
+bench/results/make_test_bench.json and a Markdown summary (medians, min-max) to
+bench/results/make_test_bench.md after every run; each run's output stays in WORK/<label>-<round>.log.
 """
 from __future__ import annotations
 
@@ -87,6 +87,23 @@ def interrupted(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def write(runs: list[dict], opts: argparse.Namespace) -> dict:
+    result = {"before": summary(runs, "before"), "after": summary(runs, "after"), "runs": runs,
+              "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count(),
+              "planned_rounds": opts.rounds}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "make_test_bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [f"\n## {result['at']}, {result['cores']} cores, {len(runs)} runs of {2 * opts.rounds} "
+             f"(alternating rounds)\n", "| run | commit | make test (s) | result |", "|---|---|---|---|"]
+    lines += [f"| {r['label']} | {r['commit']} | {r['make_test_s']} | {r['passed']} passed, {r['failed']} failed "
+              f"(rc {r['rc']}) |" for r in runs]
+    for which in ("before", "after"):
+        s = result[which]
+        lines.append(f"\n{which}: median {s['median_s']} s, min {s['min_s']}, max {s['max_s']} over {s['runs']} runs")
+    (RESULTS / "make_test_bench.md").write_text("\n".join(lines) + "\n")
+    return result
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, interrupted)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -97,27 +114,15 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/make-test-bench"))
     opts = parser.parse_args()
     opts.work.mkdir(parents=True, exist_ok=True)
-    runs = []
+    runs: list[dict] = []
     for n in range(1, opts.rounds + 1):
         order = ["before", "after"] if opts.first == "before" else ["after", "before"]
         if n % 2 == 0:
             order.reverse()
         for which in order:
             runs.append(run_once(getattr(opts, which), f"{which}-{n}", opts.work))
-    result = {"before": summary(runs, "before"), "after": summary(runs, "after"), "runs": runs,
-              "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count()}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "make_test_bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    with (RESULTS / "make_test_bench.md").open("a") as out:
-        out.write(f"\n## {result['at']}, {result['cores']} cores, {opts.rounds} alternating rounds\n\n"
-                  "| run | commit | make test (s) | result |\n|---|---|---|---|\n")
-        for r in runs:
-            out.write(f"| {r['label']} | {r['commit']} | {r['make_test_s']} | "
-                      f"{r['passed']} passed, {r['failed']} failed (rc {r['rc']}) |\n")
-        for which in ("before", "after"):
-            s = result[which]
-            out.write(f"\n{which}: median {s['median_s']} s, min {s['min_s']}, max {s['max_s']} over {s['runs']} runs")
-        out.write("\n")
+            # written after every run, so that an interrupted bench keeps what it measured
+            result = write(runs, opts)
     print(json.dumps({k: result[k] for k in ("before", "after")}, indent=2))
 
 
