@@ -5,9 +5,10 @@
 # test bed and the images; it starts what is missing.
 CHART_DIR    := helm/agent-service
 CHART_KUBE   := $(KUBERNETES_VERSION:v%=%)
-# kubeconform schemas generated from k8s.io/kubernetes' openapi spec and the prometheus-operator CRDs
-# into the build cache; their generator stays in tests/chart/ because it makes test input, no chart file
-KUBE_SCHEMAS := $(CACHE_DIR)/kube-schemas/k8s-$(KUBERNETES_VERSION)-promop-$(PROMETHEUS_OPERATOR_VERSION)
+# kubeconform schemas generated from k8s.io/kubernetes' openapi spec and the CRDs of prometheus-operator,
+# external-secrets and the Gateway API (standard channel) into the build cache, one directory per set of
+# versions; their generator stays in tests/chart/ because it makes test input, no chart file
+KUBE_SCHEMAS := $(CACHE_DIR)/kube-schemas/k8s-$(KUBERNETES_VERSION)-promop-$(PROMETHEUS_OPERATOR_VERSION)-eso-$(EXTERNAL_SECRETS_VERSION)-gwapi-$(GATEWAY_API_VERSION)
 KUBECONFORM_SCHEMA_LOCATION := $(KUBE_SCHEMAS)/{{ .ResourceKind }}{{ .KindSuffix }}.json
 
 .PHONY: generate generate-check chart-tools chart-schemas chart-lint chart-kubeconform chart-unittest chart-pytest chart-test chart-test-offline chart-test-cluster chart-images
@@ -24,10 +25,12 @@ generate-check: venv gotools ## fail, naming the file, when a generated chart fi
 chart-tools: venv gotools ## helm-unittest (Go module proxy) as a helm plugin
 	@bash tests/chart/install-helm-unittest.sh $(HELM_UNITTEST_VERSION)
 
-chart-schemas: $(KUBE_SCHEMAS)/.stamp ## offline kubeconform schemas (built-in kinds + prometheus-operator CRDs)
+chart-schemas: $(KUBE_SCHEMAS)/.stamp ## offline kubeconform schemas (built-in kinds + prometheus-operator, external-secrets, Gateway API CRDs)
 
 $(KUBE_SCHEMAS)/.stamp: tests/chart/gen_kube_schemas.py | venv
-	@$(PY) tests/chart/gen_kube_schemas.py $(KUBE_SCHEMAS) $(KUBERNETES_VERSION) $(PROMETHEUS_OPERATOR_VERSION)
+	@$(PY) tests/chart/gen_kube_schemas.py $(KUBE_SCHEMAS) --kubernetes $(KUBERNETES_VERSION) \
+	  --prometheus-operator $(PROMETHEUS_OPERATOR_VERSION) --external-secrets $(EXTERNAL_SECRETS_VERSION) \
+	  --gateway-api $(GATEWAY_API_VERSION)
 	@touch $@
 
 # tests/chart/test_lint.py: helm lint --strict (helm 3 and 4) and kubeconform -strict per environment

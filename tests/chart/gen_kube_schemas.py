@@ -1,23 +1,15 @@
 #!/usr/bin/env python3
-"""Write kubeconform JSON schemas (strict) for offline validation.
-
-Sources, both fetched with the ordinary Go client from the Go module proxy:
-  - k8s.io/kubernetes@KUBERNETES_VERSION: api/openapi-spec/swagger.json (every built-in kind)
-  - github.com/prometheus-operator/prometheus-operator@PROMETHEUS_OPERATOR_VERSION:
-    example/prometheus-operator-crd/*.yaml (ServiceMonitor, PrometheusRule, ... CRDs)
-
-Output: OUT/<kind><kindSuffix>.json, matching kubeconform's
-`-schema-location 'OUT/{{ .ResourceKind }}{{ .KindSuffix }}.json'` (e.g. deployment-apps-v1.json,
-service-v1.json, servicemonitor-monitoring-v1.json). "Strict" means additionalProperties: false on
-every object that lists its properties, so a misspelt key is an error.
-
-Usage: gen_kube_schemas.py OUT KUBERNETES_VERSION PROMETHEUS_OPERATOR_VERSION
-"""
+"""Write strict kubeconform JSON schemas for offline validation: every built-in kind of
+k8s.io/kubernetes' api/openapi-spec/swagger.json, and every served version of the CRDs that the
+Go modules of CRD_SOURCES ship. All of them come from the Go module proxy (`go mod download`)."""
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -25,11 +17,31 @@ from pathlib import Path
 
 import yaml
 
+# name (the command line option giving its version): Go module, glob of its CRD manifests
+CRD_SOURCES = {
+    "prometheus-operator": (
+        "github.com/prometheus-operator/prometheus-operator",
+        "example/prometheus-operator-crd/monitoring.coreos.com_*.yaml",
+    ),
+    # external-secrets.io (SecretStore, ExternalSecret, ...) and generators.external-secrets.io
+    "external-secrets": (
+        "github.com/external-secrets/external-secrets",
+        "config/crds/bases/*external-secrets.io_*.yaml",
+    ),
+    # the standard channel only (experimental kinds and fields are not in it)
+    "gateway-api": ("sigs.k8s.io/gateway-api", "config/crd/standard/gateway.networking.k8s.io_*.yaml"),
+}
+
 INT_OR_STRING = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
 QUANTITY = {"oneOf": [{"type": "string"}, {"type": "number"}]}
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+DRAFT = "http://json-schema.org/draft-07/schema#"
+
+# PyYAML's C loader when it is there: the CRDs are large (prometheus-operator's alone are 4 MB)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class CRDLoader(yaml.SafeLoader):
+class CRDLoader(_BaseLoader):
     """SafeLoader without YAML 1.1's `=` value tag (the CRDs have `- =` in enums)."""
 
 
@@ -39,43 +51,64 @@ CRDLoader.yaml_implicit_resolvers = {
 
 
 def go_download(module: str, version: str) -> dict:
-    out = subprocess.run(
-        ["go", "mod", "download", "-json", f"{module}@{version}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd="/",
-        env=_goenv(),
-    )
-    return json.loads(out.stdout)
-
-
-def _goenv() -> dict:
-    import os
-
-    env = dict(os.environ)
-    env["GOFLAGS"] = "-mod=mod"
+    env = {**os.environ, "GOFLAGS": "-mod=mod"}
     env.pop("GOWORK", None)
-    return env
+    out = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"],
+                         capture_output=True, text=True, cwd="/", env=env)
+    info = json.loads(out.stdout) if out.stdout.strip() else {}
+    if out.returncode != 0 or info.get("Error"):
+        sys.exit(f"go mod download {module}@{version}: {info.get('Error') or out.stderr.strip()}")
+    return info
 
 
 def kind_suffix(group: str, version: str) -> str:
+    """kubeconform's {{ .KindSuffix }}: -<first label of the group>-<version>, or -<version>."""
     first = group.split(".")[0].lower() if group else ""
     return f"-{first}-{version}".lower() if first else f"-{version}".lower()
 
 
-def strictify(node):
-    """additionalProperties: false wherever properties are listed; int-or-string as oneOf."""
-    if isinstance(node, list):
-        return [strictify(n) for n in node]
-    if not isinstance(node, dict):
+def strictify(node, strict: bool = True):
+    """One schema node (OpenAPI v2 definition or CRD structural schema) as JSON schema draft 7.
+
+    - additionalProperties: false wherever properties are listed, unless the node has
+      x-kubernetes-preserve-unknown-fields (it keeps unknown fields there, not below it);
+    - int-or-string (x-kubernetes-int-or-string, format: int-or-string) as oneOf string/integer;
+    - nullable: true adds null to the type.
+    Only schema positions are walked (properties' values, items, additionalProperties,
+    anyOf/oneOf/allOf/not), so a field named `properties`, `format` or `type` is a field. Below
+    anyOf/oneOf/allOf/not (strict=False) nothing becomes strict: those are value validations
+    whose `properties` only constrain fields declared beside them (Gateway's addresses: oneOf
+    [{properties: {type: {enum: [IPAddress]}, value: ...}}, {properties: {type: {not: ...}}}]).
+    """
+    if not isinstance(node, dict) or "$ref" in node:
         return node
-    node = {k: strictify(v) for k, v in node.items()}
+    node = dict(node)
+    if isinstance(node.get("properties"), dict):
+        node["properties"] = {k: strictify(v, strict) for k, v in node["properties"].items()}
+    if isinstance(node.get("additionalProperties"), dict):
+        node["additionalProperties"] = strictify(node["additionalProperties"], strict)
+    if isinstance(node.get("items"), dict):
+        node["items"] = strictify(node["items"], strict)
+    elif isinstance(node.get("items"), list):
+        node["items"] = [strictify(n, strict) for n in node["items"]]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(node.get(key), list):
+            node[key] = [strictify(n, False) for n in node[key]]
+    if isinstance(node.get("not"), dict):
+        node["not"] = strictify(node["not"], False)
+    nullable = node.pop("nullable", False) is True
     if node.get("format") == "int-or-string" or node.get("x-kubernetes-int-or-string"):
-        rest = {k: v for k, v in node.items() if k not in ("type", "format", "x-kubernetes-int-or-string")}
-        return {**rest, **INT_OR_STRING}
+        rest = {k: v for k, v in node.items() if k not in ("type", "format", "x-kubernetes-int-or-string", "oneOf")}
+        alternatives = INT_OR_STRING["oneOf"] + ([{"type": "null"}] if nullable else [])
+        # an int-or-string node of a CRD also has anyOf [{type: integer}, {type: string}]: kept, it is the same
+        if "oneOf" in node:
+            rest["allOf"] = [*rest.get("allOf", []), {"oneOf": node["oneOf"]}]
+        return {**rest, "oneOf": alternatives}
+    if nullable and isinstance(node.get("type"), str):
+        node["type"] = [node["type"], "null"]
     if (
-        "properties" in node
+        strict
+        and isinstance(node.get("properties"), dict)
         and "additionalProperties" not in node
         and not node.get("x-kubernetes-preserve-unknown-fields")
     ):
@@ -95,73 +128,113 @@ def refs_of(node, found: set):
             refs_of(v, found)
 
 
-def builtin_schemas(swagger: dict) -> dict[str, dict]:
-    defs = swagger["definitions"]
-    defs = {k: strictify(v) for k, v in defs.items()}
+def closure(defs: dict, name: str) -> set[str]:
+    """The definitions that `name` references, directly or not, itself included."""
+    seen, todo = set(), {name}
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        found: set = set()
+        refs_of(defs[n], found)
+        todo |= found - seen
+    return seen
+
+
+def strict_definitions(swagger: dict) -> dict[str, dict]:
+    defs = {k: strictify(v) for k, v in swagger["definitions"].items()}
     defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = dict(INT_OR_STRING)
     defs["io.k8s.apimachinery.pkg.api.resource.Quantity"] = dict(QUANTITY)
+    return defs
+
+
+def builtin_schemas(defs: dict[str, dict]) -> dict[str, dict]:
     out = {}
     for name, d in defs.items():
         for gvk in d.get("x-kubernetes-group-version-kind", []):
             if name.endswith("List") and gvk["kind"].endswith("List"):
                 continue
-            closure, todo = set(), {name}
-            while todo:
-                n = todo.pop()
-                if n in closure:
-                    continue
-                closure.add(n)
-                found: set = set()
-                refs_of(defs[n], found)
-                todo |= found - closure
             schema = copy.deepcopy(d)
             schema.pop("x-kubernetes-group-version-kind", None)
             props = schema.setdefault("properties", {})
             api_version = f"{gvk['group']}/{gvk['version']}" if gvk["group"] else gvk["version"]
             props["apiVersion"] = {"type": "string", "enum": [api_version]}
             props["kind"] = {"type": "string", "enum": [gvk["kind"]]}
-            schema["definitions"] = {n: defs[n] for n in sorted(closure - {name})}
-            schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+            schema["definitions"] = {n: defs[n] for n in sorted(closure(defs, name) - {name})}
+            schema["$schema"] = DRAFT
             out[f"{gvk['kind'].lower()}{kind_suffix(gvk['group'], gvk['version'])}.json"] = schema
     return out
 
 
-def crd_schemas(crd: dict) -> dict[str, dict]:
+def crd_schemas(crd: dict, meta_defs: dict[str, dict]) -> dict[str, dict]:
+    """One schema per served version. metadata: the CRDs say only `type: object` (the API server
+    checks it as ObjectMeta), so it is ObjectMeta from the Kubernetes definitions, strict too."""
     spec = crd["spec"]
     out = {}
     for v in spec["versions"]:
-        schema = strictify(copy.deepcopy(v["schema"]["openAPIV3Schema"]))
+        if not v.get("served", True):
+            continue
+        schema = strictify(v["schema"]["openAPIV3Schema"])
         props = schema.setdefault("properties", {})
+        meta = props.get("metadata")
+        ref = {"$ref": f"#/definitions/{OBJECT_META}"}
+        props["metadata"] = ref if meta in (None, {"type": "object"}) else {"allOf": [ref, strictify(meta, False)]}
         props["apiVersion"] = {"type": "string", "enum": [f"{spec['group']}/{v['name']}"]}
         props["kind"] = {"type": "string", "enum": [spec["names"]["kind"]]}
-        schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+        schema["definitions"] = meta_defs
+        schema["$schema"] = DRAFT
         out[f"{spec['names']['kind'].lower()}{kind_suffix(spec['group'], v['name'])}.json"] = schema
     return out
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 4:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out, k8s_version, promop_version = Path(argv[1]), argv[2], argv[3]
-    out.mkdir(parents=True, exist_ok=True)
-    k8s = go_download("k8s.io/kubernetes", k8s_version)
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, epilog=(
+        "Writes OUT/<kind><kindSuffix>.json (deployment-apps-v1.json, externalsecret-external-secrets-v1.json), "
+        "for kubeconform -schema-location 'OUT/{{ .ResourceKind }}{{ .KindSuffix }}.json'. CRD sources: "
+        + "; ".join(f"{m} {g}" for m, g in CRD_SOURCES.values())))
+    ap.add_argument("out", type=Path, metavar="OUT", help="the schema directory (replaced as a whole)")
+    ap.add_argument("--kubernetes", required=True, metavar="VERSION", help="k8s.io/kubernetes version, e.g. v1.34.4")
+    for name, (module, _) in CRD_SOURCES.items():
+        ap.add_argument(f"--{name}", required=True, metavar="VERSION", help=f"{module} version")
+    args = ap.parse_args()
+
+    k8s = go_download("k8s.io/kubernetes", args.kubernetes)
     with zipfile.ZipFile(k8s["Zip"]) as z:
-        swagger = json.loads(z.read(f"k8s.io/kubernetes@{k8s_version}/api/openapi-spec/swagger.json"))
-    schemas = builtin_schemas(swagger)
-    promop = go_download("github.com/prometheus-operator/prometheus-operator", promop_version)
-    crd_dir = Path(promop["Dir"]) / "example" / "prometheus-operator-crd"
-    crds = sorted(crd_dir.glob("monitoring.coreos.com_*.yaml"))
-    if not crds:
-        print(f"no CRDs under {crd_dir}", file=sys.stderr)
-        return 1
-    for f in crds:
-        schemas.update(crd_schemas(yaml.load(f.read_text(), Loader=CRDLoader)))
-    for name, schema in schemas.items():
-        (out / name).write_text(json.dumps(schema, separators=(",", ":")))
-    print(f"wrote {len(schemas)} schemas to {out} (kubernetes {k8s_version}, prometheus-operator {promop_version})")
+        swagger = json.loads(z.read(f"k8s.io/kubernetes@{args.kubernetes}/api/openapi-spec/swagger.json"))
+    defs = strict_definitions(swagger)
+    schemas = builtin_schemas(defs)
+    meta_defs = {n: defs[n] for n in sorted(closure(defs, OBJECT_META))}
+    origin = dict.fromkeys(schemas, "k8s.io/kubernetes")
+    counts = {"k8s.io/kubernetes": len(schemas)}
+    for name, (module, pattern) in CRD_SOURCES.items():
+        version = getattr(args, name.replace("-", "_"))
+        files = sorted(Path(go_download(module, version)["Dir"]).glob(pattern))
+        if not files:
+            sys.exit(f"no CRDs match {pattern} in {module}@{version}")
+        counts[f"{module}@{version}"] = 0
+        for f in files:
+            for doc in yaml.load_all(f.read_text(), Loader=CRDLoader):
+                if not doc or doc.get("kind") != "CustomResourceDefinition":
+                    continue
+                for fname, schema in crd_schemas(doc, meta_defs).items():
+                    if fname in origin:
+                        sys.exit(f"{fname} of {f.name} ({module}) is already written for {origin[fname]}")
+                    origin[fname] = f"{module} {f.name}"
+                    schemas[fname] = schema
+                    counts[f"{module}@{version}"] += 1
+
+    # into a new directory, then in place of OUT: no half-written or stale schemas in OUT
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for fname, schema in schemas.items():
+        (tmp / fname).write_text(json.dumps(schema, separators=(",", ":")))
+    shutil.rmtree(args.out, ignore_errors=True)
+    tmp.rename(args.out)
+    print(f"wrote {len(schemas)} schemas to {args.out}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())
