@@ -614,6 +614,54 @@ for every process; a pool's own limits override them in its pods), metrics port 
   value: {{ .metricsPort | quote }}
 {{- end -}}
 
+{{/*
+The two Services of a bundled dependency (dict "context" $ "component" redis|postgresql "port" <n>):
+<name>, the ClusterIP Service clients use, and <name>-headless, the StatefulSet's governing Service
+(stable pod DNS names; it publishes not-ready pods so that a starting pod resolves).
+*/}}
+{{- define "agent-service.dependency.services" -}}
+{{- $name := include "agent-service.component.fullname" (dict "context" .context "name" .component) -}}
+{{- $sel := dict "context" .context "component" .component -}}
+{{- range $headless := list false true }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $name }}{{ if $headless }}-headless{{ end }}
+  namespace: {{ $.context.Release.Namespace }}
+  labels:
+    {{- include "agent-service.component.labels" $sel | nindent 4 }}
+spec:
+  {{- if $headless }}
+  clusterIP: None
+  publishNotReadyAddresses: true
+  {{- else }}
+  type: ClusterIP
+  {{- end }}
+  selector:
+    {{- include "agent-service.component.selectorLabels" $sel | nindent 4 }}
+  ports:
+    - name: {{ $.component }}
+      port: {{ $.port }}
+      targetPort: {{ $.component }}
+      protocol: TCP
+{{- end }}
+{{- end -}}
+
+{{/*
+The StatefulSet's serviceName (same dict): <name>-headless. A StatefulSet's serviceName cannot
+change, so one created by an older chart, which named the ClusterIP Service, keeps that name.
+*/}}
+{{- define "agent-service.dependency.serviceName" -}}
+{{- $name := include "agent-service.component.fullname" (dict "context" .context "name" .component) -}}
+{{- $live := lookup "apps/v1" "StatefulSet" .context.Release.Namespace $name -}}
+{{- if and $live $live.spec -}}
+{{- $live.spec.serviceName -}}
+{{- else -}}
+{{- printf "%s-headless" $name -}}
+{{- end -}}
+{{- end -}}
+
 {{/* a pod securityContext + container securityContext for the dev dependencies */}}
 {{- define "agent-service.dependency.podSpecCommon" -}}
 automountServiceAccountToken: false
