@@ -97,6 +97,59 @@ NEGATIVE = [
         {"api": {"podAntiAffinityPreset": "sometimes"}},
         ["/api/podAntiAffinityPreset", "value must be one of"],
     ),
+    # the seed's keys (templates/_compat.tpl) are as strict as the chart's own
+    (
+        "seed-cpu-target-range",
+        {"api": {"autoscaling": {"targetCPUUtilizationPercentage": 0}}},
+        ["/api/autoscaling/targetCPUUtilizationPercentage"],
+    ),
+    (
+        "seed-custom-metric-type",
+        {"worker": {"autoscaling": {"customMetrics": [{"type": "Queue"}]}}},
+        ["/worker/autoscaling/customMetrics/0/type", "value must be one of"],
+    ),
+    (
+        "seed-external-secrets-backend",
+        {"externalSecrets": {"enabled": True, "backend": "keepass", "backendConfig": {"secretName": "x"}}},
+        ["/externalSecrets/backend", "value must be one of"],
+    ),
+    (
+        "seed-external-secrets-no-backend",
+        {"externalSecrets": {"enabled": True, "backendConfig": {"secretName": "x"}}},
+        ["/externalSecrets/backend", "'not' failed"],
+    ),
+    (
+        "seed-external-secrets-aws-no-region",
+        {"externalSecrets": {"enabled": True, "backend": "aws-secrets-manager", "backendConfig": {"secretName": "x"}}},
+        ["/externalSecrets/backendConfig", "missing property 'region'"],
+    ),
+    (
+        "seed-external-secrets-vault-no-path",
+        {
+            "externalSecrets": {
+                "enabled": True,
+                "backend": "vault",
+                "backendConfig": {"secretName": "x", "server": "https://vault:8200"},
+            }
+        },
+        ["/externalSecrets/backendConfig", "missing property 'path'"],
+    ),
+    (
+        "seed-external-secrets-unknown-key",
+        {"externalSecrets": {"enabled": True, "backend": "aws-secrets-manager",
+                             "backendConfig": {"secretName": "x", "region": "us-east-1", "regoin": "eu"}}},
+        ["additional properties 'regoin' not allowed"],
+    ),
+    (
+        "seed-pod-security-root",
+        {"podSecurityContext": {"runAsUser": 0}},
+        ["/podSecurityContext/runAsUser", "minimum"],
+    ),
+    (
+        "seed-network-policy-ingress-type",
+        {"networkPolicy": {"ingress": {"from": []}}},
+        ["/networkPolicy/ingress", "want array"],
+    ),
     (
         "servicemonitor-interval",
         {"metrics": {"serviceMonitor": {"interval": "30 seconds"}}},
@@ -141,6 +194,15 @@ INVALID_COMBOS = [
         "secret-both-ways",
         {"secrets": {"existingSecret": "s", "externalSecret": {"enabled": True, "secretStoreRef": {"name": "v"}}}},
         "use either existingSecret or externalSecret.enabled",
+    ),
+    (
+        "seed-external-secrets-beside-chart-form",
+        {
+            "secrets": {"externalSecret": {"enabled": True, "secretStoreRef": {"name": "v"}}},
+            "externalSecrets": {"enabled": True, "backend": "aws-secrets-manager",
+                                "backendConfig": {"secretName": "x", "region": "us-east-1"}},
+        },
+        "externalSecrets.enabled (the seed's form) cannot be combined with",
     ),
     (
         "external-secret-without-store",

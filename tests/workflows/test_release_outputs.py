@@ -142,7 +142,8 @@ def test_release_tag_then_tag_build_agree(repo, collections_path, tmp_path):
                            GITHUB_REF_TYPE="tag", GITHUB_REF_NAME="v1.5.0", GITHUB_SHA=git(repo, "rev-parse", "HEAD"))
     assert rc == 0, err
     assert out["version"] == "1.5.0" and out["released"] == "false"
-    assert out["deploy_tag"] == "v1.5.0" and "v1.5.0" in out["image_tags"]
+    # the seed's scheme: a tag build pushes the version tags; latest and <branch>-<sha8> come from main
+    assert out["deploy_tag"] == "v1.5.0" and out["image_tags"] == ["v1.5.0", "v1.5", "v1"]
 
 
 def test_a_tag_that_does_not_match_the_history_stops_the_build(repo, collections_path, tmp_path):

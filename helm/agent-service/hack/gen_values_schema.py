@@ -140,14 +140,23 @@ CONTAINER_SC = obj(
     extra=True,
 )
 
+UTILISATION = {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000}, {"const": ""}, {"type": "null"}]}
 AUTOSCALING = obj(
     {
         "minReplicas": POS,
         "maxReplicas": POS,
-        "targetCPU": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000}, {"const": ""}, {"type": "null"}]},
-        "targetMemory": {
-            "anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000}, {"const": ""}, {"type": "null"}]
+        "targetCPU": UTILISATION,
+        # the seed's name for targetCPU (templates/_compat.tpl)
+        "targetCPUUtilizationPercentage": UTILISATION,
+        "customMetrics": {
+            "type": "array",
+            "items": obj(
+                {"type": {"enum": ["Resource", "Pods", "Object", "External", "ContainerResource"]}},
+                required=["type"],
+                extra=True,
+            ),
         },
+        "targetMemory": UTILISATION,
         "queueLength": obj({"averageValue": {"type": ["string", "integer"], "pattern": r"^[0-9]+(\.[0-9]+)?m?$"}}),
         # the HPA's own behavior block: free-form, though values.yaml shows an example
         "behavior": OBJ,
@@ -244,6 +253,56 @@ def peer() -> dict:
     return obj({"namespaceSelector": STRMAP, "podSelector": STRMAP})
 
 
+# the seed's externalSecrets block: each backend and the backendConfig keys it needs
+SECRET_BACKENDS = {
+    "aws-secrets-manager": ["secretName", "region"],
+    "aws-parameter-store": ["secretName", "region"],
+    "gcp-secret-manager": ["secretName", "projectID"],
+    "azure-key-vault": ["secretName", "vaultUrl"],
+    "vault": ["secretName", "server", "path"],
+}
+EXTERNAL_SECRETS = obj(
+    {
+        "backend": {"enum": ["", *SECRET_BACKENDS]},
+        "backendConfig": obj(
+            {
+                "secretName": {"type": "string", "minLength": 1},
+                "region": {"type": "string", "pattern": r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"},
+                "role": STR,
+                "projectID": {"type": "string", "minLength": 1},
+                "vaultUrl": {"type": "string", "pattern": "^https://"},
+                "tenantId": STR,
+                "server": {"type": "string", "pattern": "^https?://"},
+                "path": {"type": "string", "minLength": 1},
+                "version": {"enum": ["v1", "v2"]},
+                "auth": OBJ,
+            }
+        ),
+    },
+    allOf=[
+        {
+            "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+            "then": {
+                "required": ["backend"],
+                "properties": {
+                    "backend": {"not": {"const": ""}, "description": "externalSecrets.enabled needs a backend"}
+                },
+            },
+        },
+        *(
+            {
+                "if": {
+                    "properties": {"enabled": {"const": True}, "backend": {"const": backend}},
+                    "required": ["enabled", "backend"],
+                },
+                "then": {"required": ["backendConfig"], "properties": {"backendConfig": {"required": keys}}},
+            }
+            for backend, keys in SECRET_BACKENDS.items()
+        ),
+    ],
+)
+
+
 def constraints() -> dict:
     beat = component(
         overrides={
@@ -271,6 +330,9 @@ def constraints() -> dict:
             "commonLabels": STRMAP,
             "commonAnnotations": STRMAP,
             "environment": {"enum": ["development", "staging", "production"]},
+            # the seed's pod security context for every application pod (templates/_compat.tpl)
+            "podSecurityContext": obj({**POD_SC["properties"], "runAsNonRoot": BOOL}, extra=True),
+            "externalSecrets": EXTERNAL_SECRETS,
             "image": image(top=True),
             "config": obj(
                 {
@@ -355,6 +417,41 @@ def constraints() -> dict:
                     },
                 }
             ),
+            "httpRoute": obj(
+                {
+                    "apiVersion": {"enum": ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"]},
+                    "annotations": STRMAP,
+                    "parentRefs": {
+                        "type": "array",
+                        "items": obj(
+                            {
+                                "name": {"type": "string", "minLength": 1},
+                                "namespace": {"type": "string", "pattern": DNS_LABEL},
+                                "sectionName": STR,
+                                "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                                "group": STR,
+                                "kind": STR,
+                            },
+                            required=["name"],
+                        ),
+                    },
+                    "hostnames": {"type": "array", "items": {"type": "string", "pattern": HOSTNAME}},
+                    "matches": {"type": "array", "minItems": 1, "items": OBJ},
+                    "filters": {"type": "array", "items": OBJ},
+                    "timeouts": obj({"request": STR, "backendRequest": STR}),
+                },
+                **{
+                    "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+                    "then": {
+                        "properties": {
+                            "parentRefs": {
+                                "minItems": 1,
+                                "description": "httpRoute.enabled needs a Gateway in parentRefs",
+                            }
+                        }
+                    },
+                },
+            ),
             "persistence": obj(
                 {
                     "accessModes": {
@@ -406,6 +503,7 @@ def constraints() -> dict:
                     },
                     "extraIngress": {"type": "array", "items": OBJ},
                     "extraEgress": {"type": "array", "items": OBJ},
+                    "ingress": {"type": "array", "items": OBJ},
                 }
             ),
             "externalDatabase": obj(

@@ -51,7 +51,7 @@ so the chart renders a hook copy with a lower weight (see secret.yaml) */}}
 {{- define "agent-service.migration.secretName" -}}
 {{- if .Values.secrets.existingSecret -}}
 {{- .Values.secrets.existingSecret -}}
-{{- else if .Values.secrets.externalSecret.enabled -}}
+{{- else if (include "agent-service.externalSecret" . | fromYaml).enabled -}}
 {{- include "agent-service.fullname" . -}}
 {{- else -}}
 {{- include "agent-service.component.fullname" (dict "context" . "name" "migration") -}}
@@ -62,6 +62,16 @@ so the chart renders a hook copy with a lower weight (see secret.yaml) */}}
 normal release resource that does not exist during pre-install, so the first run is post-install. */}}
 {{- define "agent-service.migration.hookEvents" -}}
 {{- if .Values.postgresql.enabled -}}post-install,pre-upgrade{{- else -}}pre-install,pre-upgrade{{- end -}}
+{{- end -}}
+
+{{/* annotations of the external-secrets hooks (dict "context" $ "weight" "-20") */}}
+{{- define "agent-service.externalSecret.hookAnnotations" -}}
+helm.sh/hook: {{ include "agent-service.migration.hookEvents" .context }}
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: before-hook-creation
+{{- with .context.Values.commonAnnotations }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{/* ---------------------------------------------------------------- labels */}}
@@ -403,9 +413,10 @@ spec:
   {{- with $c.priorityClassName }}
   priorityClassName: {{ . }}
   {{- end }}
-  {{- with (include "agent-service.securityContext" $c.podSecurityContext) }}
+  {{- $sc := include "agent-service.securityContexts" (dict "context" $ "values" $c) | fromYaml }}
+  {{- with $sc.pod }}
   securityContext:
-    {{- . | nindent 4 }}
+    {{- toYaml . | nindent 4 }}
   {{- end }}
   terminationGracePeriodSeconds: {{ $c.terminationGracePeriodSeconds }}
   {{- if .job }}
@@ -490,9 +501,9 @@ spec:
       resources:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with (include "agent-service.securityContext" $c.containerSecurityContext) }}
+      {{- with $sc.container }}
       securityContext:
-        {{- . | nindent 8 }}
+        {{- toYaml . | nindent 8 }}
       {{- end }}
       {{- with $c.lifecycle }}
       lifecycle:
@@ -734,6 +745,9 @@ securityContext:
 {{- end -}}
 {{- if and .Values.secrets.existingSecret .Values.secrets.externalSecret.enabled -}}
 {{- $errors = append $errors "secrets: use either existingSecret or externalSecret.enabled, not both" -}}
+{{- end -}}
+{{- if and .Values.externalSecrets.enabled (or .Values.secrets.existingSecret .Values.secrets.externalSecret.enabled) -}}
+{{- $errors = append $errors "externalSecrets.enabled (the seed's form) cannot be combined with secrets.existingSecret or secrets.externalSecret.enabled: choose one source of the release Secret" -}}
 {{- end -}}
 {{- if and .Values.secrets.externalSecret.enabled (not .Values.secrets.externalSecret.secretStoreRef.name) -}}
 {{- $errors = append $errors "secrets.externalSecret.secretStoreRef.name is required when externalSecret.enabled" -}}
