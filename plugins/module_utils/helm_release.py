@@ -7,8 +7,9 @@
   of the namespace, the traffic group the release's API Service selects, and the chart's
   fullname of the release (``chart_fullname``, the rule of the chart's _helpers.tpl).
 - ``run_diff``: ``helm template`` against the cluster's Kubernetes version (the values schema
-  and the chart's own checks), then the three-way ``helm diff upgrade`` and the decision
-  whether there is anything to release (``release_pending``).
+  and the chart's own checks), the rendered workloads' hard scheduling rules against the
+  cluster's nodes (``check_schedule``, scheduling.py), then the three-way ``helm diff upgrade``
+  and the decision whether there is anything to release (``release_pending``).
 
 No AnsibleModule import: modules release_status and helm_diff are thin shells over this.
 """
@@ -19,7 +20,14 @@ import json
 import os
 import re
 
+from . import scheduling
 from .helm import MIN_HELM_VERSION, PENDING_STATES, HelmError, _dotted
+from .k8s_client import Forbidden
+
+try:
+    import yaml  # PyYAML: ansible-core's own dependency on the controller, where the release modules run
+except ImportError:  # pragma: no cover - the sanity import test runs without it
+    yaml = None
 
 HELM_DIFF_MIN_VERSION = (3, 9, 0)
 # a resource line of `helm diff upgrade`: "namespace, name, Kind (group) has changed:"
@@ -167,12 +175,49 @@ def release_pending(differs, status):
     return False, "the release already runs these values"
 
 
-def run_diff(runner, params):
-    """The module result of helm_diff (``changed`` is whether the diff found a change)."""
-    rc, _out, err = runner.run(template_args(params), check_rc=False)
+def check_schedule(manifest_text, nodes, upgrade):
+    """The scheduling check of a rendered release: {nodes, workloads}, or HelmError naming each rule
+    the nodes cannot meet (module_utils/scheduling.py)."""
+    if yaml is None:
+        raise HelmError("the scheduling check needs PyYAML (python3-yaml) on the host that runs the module")
+    try:
+        docs = [d for d in yaml.safe_load_all(manifest_text or "") if isinstance(d, dict)]
+        problems = scheduling.schedule_problems(docs, nodes, upgrade=upgrade)
+    except (yaml.YAMLError, scheduling.ScheduleError) as exc:
+        raise HelmError(f"cannot check the rendered release's scheduling rules: {exc}") from exc
+    if problems:
+        raise HelmError(
+            "the release cannot be scheduled on this cluster, so its pods would stay Pending until the timeout; "
+            "nothing was changed on the cluster. " + " ".join(f"{p}." for p in problems)
+            + " Lower the replicas, relax the rule (for example podAntiAffinityPreset: soft or whenUnsatisfiable: "
+            "ScheduleAnyway), or add nodes.")
+    workloads = sum(1 for d in docs if d.get("kind") in scheduling.WORKLOAD_KINDS)
+    return {"nodes": len(nodes), "workloads": workloads}
+
+
+def run_diff(runner, params, read_nodes=None):
+    """The module result of helm_diff (``changed`` is whether the diff found a change).
+
+    ``read_nodes``: a function returning the cluster's Node objects; with it, the rendered
+    workloads' hard scheduling rules are checked against them before the diff. When it raises
+    Forbidden, the check is skipped and ``schedule`` says why.
+    """
+    rc, manifest, err = runner.run(template_args(params), check_rc=False)
     if rc != 0:
         raise HelmError("the rendered values are invalid; nothing was changed on the cluster. helm says: "
                         + (err or "").strip(), rc=rc, stderr=err, command=runner.command(template_args(params)))
+    status = params.get("status")
+    if status is None:
+        history = runner.history(params["release_name"], params["release_namespace"], max_revisions=1)
+        status = history[-1].get("status", "") if history else ""
+    schedule = None
+    if read_nodes:
+        try:
+            nodes = read_nodes()
+        except Forbidden as exc:
+            schedule = {"skipped": f"{exc}: the scheduling check did not run"}
+        else:
+            schedule = check_schedule(manifest, nodes, upgrade=bool(status))
     differs, text = None, ""
     if params.get("diff", True):
         rc, text, err = runner.run(diff_args(params), check_rc=False)
@@ -180,10 +225,7 @@ def run_diff(runner, params):
             raise HelmError(f"helm diff upgrade failed (rc={rc}): {(err or text).strip()}", rc=rc, stdout=text,
                             stderr=err, command=runner.command(diff_args(params)))
         differs = rc == 2
-    status = params.get("status")
-    if status is None:
-        history = runner.history(params["release_name"], params["release_namespace"], max_revisions=1)
-        status = history[-1].get("status", "") if history else ""
     pending, reason = release_pending(differs, status)
     return dict(changed=bool(differs), differs=differs, pending=pending, reason=reason, summary=diff_summary(text),
-                text=text, command=runner.command(diff_args(params)) if differs is not None else [])
+                text=text, command=runner.command(diff_args(params)) if differs is not None else [],
+                schedule=schedule)

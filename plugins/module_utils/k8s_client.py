@@ -39,3 +39,24 @@ def api_client(params):
     if params.get("ca_cert"):
         configuration.ssl_ca_cert = params["ca_cert"]
     return client.ApiClient(configuration)
+
+
+class Forbidden(Exception):
+    """The credentials may not read what was asked (HTTP 401 or 403)."""
+
+
+def list_nodes(params):
+    """The cluster's Node objects as the API returns them (dicts with camelCase keys).
+
+    Raises Forbidden when the credentials may not list Nodes, as a namespace-scoped deployer may not.
+    """
+    from kubernetes import client  # pylint: disable=import-outside-toplevel
+    from kubernetes.client.exceptions import ApiException  # pylint: disable=import-outside-toplevel
+
+    api = client.CoreV1Api(api_client(params))
+    try:
+        return api.api_client.sanitize_for_serialization(api.list_node()).get("items", [])
+    except ApiException as exc:
+        if exc.status in (401, 403):
+            raise Forbidden(f"these credentials may not list nodes (HTTP {exc.status})") from exc
+        raise

@@ -13,6 +13,12 @@ description:
   - Renders the chart with the values files (C(helm template), against O(kube_version) when given), so that the
     values schema and the chart's own checks run before anything touches the cluster. Invalid values fail with
     helm's message.
+  - With O(schedule_check), checks the rendered Deployments' and StatefulSets' hard scheduling rules against the
+    cluster's nodes, so that a release whose pods would stay Pending fails here, naming the rule and the node count.
+    A required podAntiAffinity against a workload's own pods allows one pod per topology domain, and one domain more
+    for an upgrade whose rolling update surges first (C(maxUnavailable) 0); a C(DoNotSchedule) topology spread
+    constraint needs nodes with its key. Only Ready, schedulable nodes whose taints the pod tolerates and that match
+    its C(nodeSelector) count.
   - Then, with O(diff), runs the helm-diff plugin's three-way C(helm diff upgrade) against the live objects,
     secrets suppressed, manifests normalised, hooks left out.
   - Decides whether there is anything to release (RV(pending)) from the diff and the release's status. A release
@@ -21,6 +27,7 @@ description:
     no change. It changes nothing itself.
 requirements:
   - helm >= 3.8.0 and the helm-diff plugin >= 3.9.0 (with O(diff)) on the host that runs the module
+  - the kubernetes Python library and PyYAML (with O(schedule_check))
 extends_documentation_fragment:
   - agent_service.platform.k8s_auth
   - agent_service.platform.helm_release.release
@@ -45,6 +52,12 @@ options:
     description: Lines of context around each change in the diff (C(helm diff --context)).
     type: int
     default: 3
+  schedule_check:
+    description:
+      - Check the rendered workloads' hard scheduling rules against the cluster's nodes before the diff.
+      - Needs read access to Nodes (C(list nodes), a cluster-scoped permission).
+    type: bool
+    default: true
   status:
     description:
       - The release's current status, as M(agent_service.platform.release_status) returned it (empty when it is
@@ -105,6 +118,20 @@ text:
   description: The output of C(helm diff upgrade), secrets suppressed.
   returned: always
   type: str
+schedule:
+  description: What the scheduling check saw; null without O(schedule_check).
+  returned: always
+  type: dict
+  contains:
+    nodes:
+      description: The cluster's nodes, of every state.
+      type: int
+    skipped:
+      description: Why the check did not run (the credentials may not list nodes); the module also warns.
+      type: str
+    workloads:
+      description: The Deployments and StatefulSets checked.
+      type: int
 command:
   description: The C(helm diff upgrade) command that ran; empty without O(diff).
   returned: always
@@ -112,13 +139,16 @@ command:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+import functools
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.agent_service.platform.plugins.module_utils.helm import (
     HelmError,
     helm_arg_spec,
     module_runner,
 )
 from ansible_collections.agent_service.platform.plugins.module_utils.helm_release import run_diff
+from ansible_collections.agent_service.platform.plugins.module_utils.k8s_client import has_kubernetes, list_nodes
 
 
 def argument_spec():
@@ -130,15 +160,23 @@ def argument_spec():
         diff=dict(type="bool", default=True),
         context_lines=dict(type="int", default=3),
         status=dict(type="str"),
+        schedule_check=dict(type="bool", default=True),
     )
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     runner = module_runner(module)
+    read_nodes = None
+    if module.params["schedule_check"]:
+        if not has_kubernetes():
+            module.fail_json(msg=missing_required_lib("kubernetes"))
+        read_nodes = functools.partial(list_nodes, module.params)
     try:
         runner.validate_version()
-        result = run_diff(runner, module.params)
+        result = run_diff(runner, module.params, read_nodes)
+        if (result["schedule"] or {}).get("skipped"):
+            module.warn(result["schedule"]["skipped"])
     except HelmError as exc:
         module.fail_json(**exc.to_result())
     module.exit_json(**result)

@@ -5,7 +5,7 @@ The tiny chart of conftest.py is installed with helm; the modules run as Ansible
 from __future__ import annotations
 
 import pytest
-from live_modules import helm_bin, run, run_module
+from live_modules import ROOT, helm_bin, run, run_module
 
 
 def install(namespace, chart, generation):
@@ -74,3 +74,32 @@ def test_diff_decides_and_bad_values_change_nothing(namespace, chart, tmp_path):
 def test_bad_input_is_refused(module, namespace, tmp_path):
     result = run_module(module, tmp_path, namespace=namespace, binary_path=helm_bin("helm"))
     assert result["failed"] and "missing required arguments" in result["msg"] and "release_name" in result["msg"]
+
+
+def test_unschedulable_release_fails_before_any_change(namespace, tmp_path):
+    """The prod values on the test bed's nodes: the API's hard anti-affinity cannot place 3 replicas."""
+    helm = helm_bin("helm")
+    nodes = run(["kubectl", "get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"]).stdout.split()
+    assert nodes, "the test bed has no node"
+    chart = ROOT / "helm" / "agent-service"
+    common = dict(name="prod", namespace=namespace, binary_path=helm, chart_ref=str(chart), kube_version="1.34.0",
+                  status="", diff=False)
+    prod = [str(chart / "values-prod.yaml"),
+            values_file(tmp_path, "externalDatabase: {host: db}\nexternalRedis: {host: redis}\n")]
+    bad = run_module("helm_diff", tmp_path, values_files=prod, **common)
+    assert bad.get("failed"), bad
+    # one API pod per node: the rule, the replicas and the node count, before the upgrade could time out
+    assert "cannot be scheduled on this cluster" in bad["msg"] and "nothing was changed" in bad["msg"]
+    assert "Deployment prod-agent-service-api: required podAntiAffinity on kubernetes.io/hostname" in bad["msg"]
+    assert f"it needs 3 for 3 replicas; the cluster has {len(nodes)} node" in bad["msg"]
+    # nothing was created: no release, no object of the chart in the namespace
+    assert run([helm, "list", "-n", namespace, "-q"]).stdout.strip() == ""
+    left = run(["kubectl", "-n", namespace, "get", "all,configmap,secret,pdb,networkpolicy", "-o", "name"]).stdout
+    assert "prod-agent-service" not in left
+
+    soft = prod + [values_file(tmp_path, "api: {podAntiAffinityPreset: soft}\n")]
+    good = run_module("helm_diff", tmp_path, values_files=soft, **common)
+    assert not good.get("failed"), good
+    assert good["schedule"]["nodes"] == len(nodes) and good["schedule"]["workloads"] >= 4
+    off = run_module("helm_diff", tmp_path, values_files=prod, **dict(common, schedule_check=False))
+    assert not off.get("failed") and off["schedule"] is None, off
