@@ -75,8 +75,8 @@ def tolerates(tolerations, taint):
 
 
 def node_ready(node):
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in _get(node, "status", "conditions",
-                                                                                        default=[]))
+    conditions = _get(node, "status", "conditions", default=[])
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def eligible_nodes(nodes, pod_spec):
