@@ -151,6 +151,16 @@ NEGATIVE = [
         ["/networkPolicy/ingress", "want array"],
     ),
     (
+        "dns-ports-empty",
+        {"networkPolicy": {"dns": {"ports": []}}},
+        ["/networkPolicy/dns/ports", "minItems"],
+    ),
+    (
+        "dns-port-name",
+        {"networkPolicy": {"dns": {"ports": [{"port": "DNS_UDP", "protocol": "UDP"}]}}},
+        ["/networkPolicy/dns/ports/0/port"],
+    ),
+    (
         "servicemonitor-interval",
         {"metrics": {"serviceMonitor": {"interval": "30 seconds"}}},
         ["/metrics/serviceMonitor/interval", "does not match pattern"],

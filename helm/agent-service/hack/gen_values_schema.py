@@ -492,7 +492,29 @@ def constraints() -> dict:
                 {
                     "ingressController": peer(),
                     "prometheus": peer(),
-                    "dns": peer(),
+                    "dns": obj(
+                        {
+                            "namespaceSelector": STRMAP,
+                            "podSelector": STRMAP,
+                            # NetworkPolicyPort: a number or the pod's port name (an IANA_SVC_NAME)
+                            "ports": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": obj(
+                                    {
+                                        "port": {
+                                            "anyOf": [
+                                                {"type": "integer", "minimum": 1, "maximum": 65535},
+                                                {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$"},
+                                            ]
+                                        },
+                                        "protocol": {"enum": ["UDP", "TCP", "SCTP"]},
+                                    },
+                                    required=["port"],
+                                ),
+                            },
+                        }
+                    ),
                     "externalDatabaseCIDRs": {
                         "type": "array",
                         "items": {"type": "string", "pattern": r"^[0-9a-fA-F.:]+/[0-9]{1,3}$"},
