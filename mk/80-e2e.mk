@@ -1,5 +1,6 @@
 # End to end (issue 7): helm_rollback and the release modules against the real API server
-# (tests/e2e), then the Molecule scenarios default, rollback, backup_restore and bluegreen, which
+# (tests/e2e), then the Molecule scenarios default, rollback, backup_restore, bluegreen and staging
+# (inventories/staging as shipped, against data stores outside the chart), which
 # run the collection's playbooks on the test bed (or on the cluster KUBECONFIG names), each one
 # pytest case (tests/scenarios/test_molecule.py) with its JUnit file under $(RESULTS)/e2e; logs,
 # reports and backups stay in .cache/e2e/<scenario>. The on-cluster trace test (issue 10) runs
@@ -8,7 +9,7 @@
 # on their own, or in the job slots of `make test`, which they share with the other stages
 # until those are done: every scenario at once beside the CPU-bound stages crowds the 2 cores,
 # costs more CPU and ends no sooner (bench/results/notes.md).
-E2E_SCENARIOS ?= rollback default bluegreen backup_restore
+E2E_SCENARIOS ?= rollback default bluegreen backup_restore staging
 E2E_JOBS ?= 3
 E2E_APP_IMAGE ?= $(APP_IMAGE)
 E2E_KUBECONFIG = $${KUBECONFIG:-$(KUBECONFIG_TESTBED)}
