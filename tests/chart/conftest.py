@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -36,6 +37,19 @@ def helm_template(
     if check and proc.returncode != 0:
         raise AssertionError(f"helm template failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def kubeconform(manifests: str) -> tuple[int, dict]:
+    """kubeconform -strict over the manifests with the offline schemas (make chart-schemas):
+    its exit code (0 all valid, 1 some invalid) and its JSON report (resources, summary)."""
+    location = os.environ.get("KUBECONFORM_SCHEMA_LOCATION")
+    assert location, "KUBECONFORM_SCHEMA_LOCATION is not set: run through `make chart-pytest`"
+    assert shutil.which("kubeconform"), "kubeconform is not on PATH: run `make gotools`"
+    proc = subprocess.run(["kubeconform", "-strict", "-summary", "-verbose", "-output", "json",
+                           "-kubernetes-version", KUBE_VERSION, "-schema-location", location],
+                          input=manifests, capture_output=True, text=True, check=False)
+    assert proc.returncode in (0, 1), f"kubeconform exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    return proc.returncode, json.loads(proc.stdout)
 
 
 def render_env(env: str, *extra: str) -> list[dict]:

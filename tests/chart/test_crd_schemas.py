@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
-import os
-import shutil
-import subprocess
 
 import pytest
 import yaml
-from conftest import KUBE_VERSION
+from conftest import kubeconform as run_kubeconform
 
 NS = {"namespace": "agents", "labels": {"app.kubernetes.io/name": "agent-service"}}
 
@@ -115,15 +111,8 @@ def invalid_manifests() -> dict[str, dict]:
 @functools.cache
 def kubeconform() -> tuple[dict[str, dict], dict, list[str]]:
     """kubeconform's per-resource results (by name) and summary for every manifest above."""
-    location = os.environ.get("KUBECONFORM_SCHEMA_LOCATION")
-    assert location, "KUBECONFORM_SCHEMA_LOCATION is not set: run through `make chart-pytest`"
-    assert shutil.which("kubeconform"), "kubeconform is not on PATH: run `make gotools`"
     docs = [*VALID.values(), *invalid_manifests().values()]
-    proc = subprocess.run(["kubeconform", "-strict", "-summary", "-verbose", "-output", "json",
-                           "-kubernetes-version", KUBE_VERSION, "-schema-location", location],
-                          input=yaml.safe_dump_all(docs, sort_keys=False), capture_output=True, text=True)
-    assert proc.returncode in (0, 1), f"kubeconform exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
-    out = json.loads(proc.stdout)
+    _rc, out = run_kubeconform(yaml.safe_dump_all(docs, sort_keys=False))
     by_name: dict[str, dict] = {}
     for r in out["resources"]:
         assert r["name"] not in by_name, f"{r['name']} reported twice"

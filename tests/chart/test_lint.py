@@ -4,13 +4,12 @@ and prometheus-operator (make chart-schemas; KUBECONFORM_SCHEMA_LOCATION names t
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 
 import pytest
 import yaml
-from conftest import CHART, ENVIRONMENTS, KUBE_VERSION, helm_template
+from conftest import CHART, ENVIRONMENTS, KUBE_VERSION, helm_template, kubeconform
 
 
 def run(cmd: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -29,12 +28,9 @@ def test_helm_lint_strict(helm, env):
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_kubeconform_strict(env):
-    location = os.environ.get("KUBECONFORM_SCHEMA_LOCATION")
-    assert location, "KUBECONFORM_SCHEMA_LOCATION is not set: run through `make chart-test`"
     manifests = helm_template("-f", str(CHART / f"values-{env}.yaml")).stdout
-    proc = run(["kubeconform", "-strict", "-summary", "-output", "json", "-kubernetes-version", KUBE_VERSION,
-                "-schema-location", location], stdin=manifests)
-    assert proc.returncode == 0, f"kubeconform {env}:\n{proc.stdout}\n{proc.stderr}"
-    summary = json.loads(proc.stdout)["summary"]
+    rc, report = kubeconform(manifests)
+    assert rc == 0, f"kubeconform {env}:\n{json.dumps(report, indent=1)}"
+    summary = report["summary"]
     assert summary["invalid"] == summary["errors"] == summary["skipped"] == 0, summary
     assert summary["valid"] == len([d for d in yaml.safe_load_all(manifests) if d]), summary

@@ -11,14 +11,12 @@ skipped), and checked for what it means.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CHART, KUBE_VERSION, helm_template
+from conftest import CHART, helm_template, kubeconform
 
 SEED = Path(__file__).parent / "fixtures" / "seed"
 # the release and namespace helm_template renders with
@@ -60,14 +58,9 @@ def render(snippet: str, base: str, tmp_path: Path, *extra: str) -> list[dict]:
 
 def conform(manifests: str) -> None:
     """kubeconform -strict: every document valid, none skipped (the CRD kinds have schemas)."""
-    proc = subprocess.run(
-        ["kubeconform", "-strict", "-summary", "-verbose", "-output", "json", "-kubernetes-version", KUBE_VERSION,
-         "-schema-location", os.environ["KUBECONFORM_SCHEMA_LOCATION"], "-"],
-        input=manifests, capture_output=True, text=True, check=False,
-    )
-    report = json.loads(proc.stdout)
+    rc, report = kubeconform(manifests)
     bad = [r for r in report["resources"] if r["status"] != "statusValid"]
-    assert proc.returncode == 0 and not bad, f"kubeconform:\n{json.dumps(bad, indent=1)}\n{proc.stderr}"
+    assert rc == 0 and not bad, f"kubeconform:\n{json.dumps(bad, indent=1)}"
     assert report["summary"]["skipped"] == 0, report["summary"]
 
 
