@@ -39,6 +39,10 @@ TRAFFIC_GROUP = {"type": "string", "maxLength": 63, "pattern": r"^$|" + DNS_LABE
 HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 DIGEST = r"^(sha256:[a-f0-9]{64})?$"
+# a CORS origin: scheme://host[:port] without a path, or * for any
+CORS_ORIGIN = r"^(\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$"
+HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
+HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 PERCENT_OR_INT = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^([0-9]+%?)?$"}]}
 
 
@@ -415,6 +419,40 @@ def constraints() -> dict:
                             required=["secretName"],
                         ),
                     },
+                    "rateLimit": obj(
+                        {"rps": NONNEG, "rpm": NONNEG, "burstMultiplier": POS, "connections": NONNEG},
+                        **{
+                            "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+                            "then": {
+                                "description": "ingress.rateLimit.enabled needs rps, rpm or connections above 0",
+                                "anyOf": [
+                                    {"properties": {"rps": {"minimum": 1}}},
+                                    {"properties": {"rpm": {"minimum": 1}}},
+                                    {"properties": {"connections": {"minimum": 1}}},
+                                ],
+                            },
+                        },
+                    ),
+                    "cors": obj(
+                        {
+                            "allowOrigins": {"type": "array", "items": {"type": "string", "pattern": CORS_ORIGIN}},
+                            "allowMethods": {"type": "array", "minItems": 1, "items": {"enum": HTTP_METHODS}},
+                            "allowHeaders": {"type": "array", "items": {"type": "string", "pattern": HEADER_NAME}},
+                            "exposeHeaders": {"type": "array", "items": {"type": "string", "pattern": HEADER_NAME}},
+                            "maxAge": NONNEG,
+                        },
+                        **{
+                            "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+                            "then": {
+                                "properties": {
+                                    "allowOrigins": {
+                                        "minItems": 1,
+                                        "description": "ingress.cors.enabled needs at least one origin in allowOrigins",
+                                    }
+                                }
+                            },
+                        },
+                    ),
                 }
             ),
             "httpRoute": obj(

@@ -148,6 +148,36 @@ annotations:
 {{- end }}
 {{- end -}}
 
+{{/* The Ingress annotations: the rate limit and CORS of ingress.rateLimit / ingress.cors as
+ingress-nginx annotations, under ingress.annotations (which win, so any one can be tuned by hand),
+under commonAnnotations. A YAML map, empty when there are none. */}}
+{{- define "agent-service.ingress.annotations" -}}
+{{- $ing := .Values.ingress -}}
+{{- $gen := dict -}}
+{{- $prefix := "nginx.ingress.kubernetes.io/" -}}
+{{- with $ing.rateLimit -}}
+{{- if .enabled -}}
+{{- if .rps }}{{ $_ := set $gen (print $prefix "limit-rps") (toString .rps) }}{{ end -}}
+{{- if .rpm }}{{ $_ := set $gen (print $prefix "limit-rpm") (toString .rpm) }}{{ end -}}
+{{- if .burstMultiplier }}{{ $_ := set $gen (print $prefix "limit-burst-multiplier") (toString .burstMultiplier) }}{{ end -}}
+{{- if .connections }}{{ $_ := set $gen (print $prefix "limit-connections") (toString .connections) }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- with $ing.cors -}}
+{{- if .enabled -}}
+{{- $_ := set $gen (print $prefix "enable-cors") "true" -}}
+{{- $_ := set $gen (print $prefix "cors-allow-origin") (join ", " .allowOrigins) -}}
+{{- $_ := set $gen (print $prefix "cors-allow-methods") (join ", " .allowMethods) -}}
+{{- $_ := set $gen (print $prefix "cors-allow-headers") (join ", " .allowHeaders) -}}
+{{- with .exposeHeaders }}{{ $_ := set $gen (print $prefix "cors-expose-headers") (join ", " .) }}{{ end -}}
+{{- $_ := set $gen (print $prefix "cors-allow-credentials") (toString .allowCredentials) -}}
+{{- $_ := set $gen (print $prefix "cors-max-age") (toString .maxAge) -}}
+{{- end -}}
+{{- end -}}
+{{- $all := merge (deepCopy ($ing.annotations | default dict)) $gen (deepCopy (.Values.commonAnnotations | default dict)) -}}
+{{- if $all }}{{ toYaml $all }}{{ end -}}
+{{- end -}}
+
 {{/* the release version: the app image tag, else appVersion (the label analysis selects on) */}}
 {{- define "agent-service.version" -}}
 {{- default .Chart.AppVersion .Values.image.tag | trunc 63 | trimSuffix "-" -}}
