@@ -68,7 +68,7 @@ $(addprefix test-stage-,$(TEST_LANES)): test-stage-%: test-stage-prepare
 SIDE_BY_SIDE = $(MAKE) $(if $(findstring --jobserver,$(MAKEFLAGS)),,-j$(1) --output-sync=target) $(2)
 
 # the prerequisites that more than one stage uses (stamps: a no-op when they are up to date)
-test-prereqs: venv debs collection gotools chart-schemas integration-venv otelcol otelcol-image cluster helm-diff \
+test-prereqs: venv debs collection gotools chart-schemas integration-venv otelcol otelcol-image cluster testbed-ingress helm-diff \
   monitoring-crds monitoring-images app-image chart-images
 
 include $(sort $(wildcard mk/*.mk))

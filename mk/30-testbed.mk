@@ -5,9 +5,10 @@ KUBECONFIG_TESTBED := $(ROOT)/.testbed/kubeconfig
 TESTBED_GOMOD := bash $(TESTBED)/tools/gomod-build.sh
 export KUBERNETES_VERSION ETCD_VERSION COREDNS_VERSION METRICS_SERVER_VERSION \
   LOCAL_PATH_PROVISIONER_VERSION KUBE_ROUTER_VERSION CRICTL_VERSION \
-  HELM_DIFF_VERSION DEBIAN_SUITE
+  HELM_DIFF_VERSION DEBIAN_SUITE TRAEFIK_VERSION CERT_MANAGER_VERSION GATEWAY_API_VERSION
 
-.PHONY: testbed-tools k8s-tools addon-tools helm-diff images cluster cluster-down cluster-status docker-up docker-down testbed-test
+.PHONY: testbed-tools k8s-tools addon-tools helm-diff images cluster cluster-down cluster-status docker-up docker-down testbed-test \
+  ingress-images testbed-ingress
 tools: testbed-tools
 
 testbed-tools: k8s-tools addon-tools helm-diff ## Kubernetes, etcd, CoreDNS, ... into $(BIN_DIR)
@@ -35,6 +36,17 @@ images: debs testbed-tools ## Debian base image + the images the test bed runs (
 
 cluster: test-ports debs testbed-tools images ## start the single-node test bed; prints export KUBECONFIG=...
 	@python3 $(TESTBED)/cluster.py up
+
+# Ingress on the test bed (testbed/ingress/README.md): Traefik for Ingresses of class nginx and
+# Gateway API routes, cert-manager for their certificates. Built from the Go module proxy like
+# the rest; installed on the running cluster by testbed-ingress (a no-op when it is in place).
+ingress-images: debs ## Traefik and cert-manager: binaries and images
+	@bash $(TESTBED)/ingress/traefik.sh build
+	@bash $(TESTBED)/ingress/cert-manager.sh build
+
+testbed-ingress: cluster ingress-images ## Traefik, the Gateway API CRDs, cert-manager and its CA issuers on the test bed
+	@KUBECONFIG=$(KUBECONFIG_TESTBED) bash $(TESTBED)/ingress/traefik.sh install
+	@KUBECONFIG=$(KUBECONFIG_TESTBED) bash $(TESTBED)/ingress/cert-manager.sh install
 
 cluster-down: ## stop the test bed and remove its processes, chains, mounts, links and state
 	@python3 $(TESTBED)/cluster.py down

@@ -23,18 +23,9 @@ if ! [ -x "$pause_bin" ] || [ "$(cat "$pause_stamp" 2>/dev/null)" != "$pause_sum
   mkdir -p "$(dirname "$pause_stamp")" && echo "$pause_sum" > "$pause_stamp"
 fi
 
-image() {  # image NAME REF BINARY
-  local name=$1 ref=$2 bin=$3 recipe have ctx
-  [ -x "$bin" ] || { echo "images: $bin missing; run 'make tools'" >&2; exit 1; }
-  recipe=$(cat "$here/$name/Dockerfile" "$bin" <(echo "$base_id") | sha256sum | cut -c1-16)
-  have=$(docker image inspect -f '{{ index .Config.Labels "agent-testbed.recipe" }}' "$ref" 2>/dev/null || true)
-  if [ "$have" = "$recipe" ]; then echo ">> images: $ref (cached)"; return 0; fi
-  ctx=$(mktemp -d)
-  cp "$here/$name/Dockerfile" "$ctx/"
-  cp "$bin" "$ctx/$(basename "$ref" | cut -d: -f1)"
-  "$here/build.sh" "$ref" "$ctx" --label "agent-testbed.recipe=$recipe"
-  rm -rf "$ctx"
-}
+# shellcheck source=testbed/images/image-lib.sh
+. "$here/image-lib.sh"
+image() { testbed_image "$here/$1" "$2" "$3" "$base_id"; }
 # binary file names inside the context = image name (what the Dockerfile COPYs)
 image pause localhost/testbed/pause:1.0 "$pause_bin"
 image coredns "localhost/testbed/coredns:$COREDNS_VERSION" "$BIN_DIR/coredns"
