@@ -85,8 +85,10 @@ install() {
   : "${KUBECONFIG:?}"
   local crds
   crds="$(moddir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")/config/crd/standard"
+  # the CRDs and the ValidatingAdmissionPolicy that refuses an older bundle over them
   kubectl apply --server-side --force-conflicts -f "$crds" >/dev/null
-  kubectl wait --for=condition=Established --timeout=60s -f "$crds" >/dev/null
+  kubectl wait --for=condition=Established --timeout=60s \
+    $(grep -l '^kind: CustomResourceDefinition' "$crds"/*.yaml | sed 's/^/-f /') >/dev/null
   sed "s/\${TRAEFIK_VERSION}/$TRAEFIK_VERSION/g" "$here/traefik.yaml" | kubectl apply -f - >/dev/null
   kubectl -n ingress-nginx rollout status deployment/traefik --timeout=120s
   echo ">> traefik: $TRAEFIK_VERSION serves class nginx and Gateway ingress-nginx/testbed (NodePorts 30080, 30443)"

@@ -83,8 +83,10 @@ def routed(namespace, tmp_path):
         },
     }
     (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
-    proc = run([helm_bin("helm"), "template", "agent-service", str(ROOT / "helm/agent-service"), "-n", namespace,
-                "-f", str(tmp_path / "values.yaml"), "--show-only", "templates/ingress.yaml",
+    chart = ROOT / "helm/agent-service"
+    proc = run([helm_bin("helm"), "template", "agent-service", str(chart), "-n", namespace, "--kube-version", "1.34.0",
+                "-f", str(chart / "values-dev.yaml"), "-f", str(tmp_path / "values.yaml"),
+                "--show-only", "templates/ingress.yaml",
                 "--show-only", "templates/httproute.yaml"])
     assert proc.returncode == 0, proc.stderr
     kubectl("-n", namespace, "apply", "-f", "-", stdin=proc.stdout)
