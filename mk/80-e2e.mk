@@ -1,6 +1,7 @@
 # End to end (issue 7): helm_rollback and the release modules against the real API server
-# (tests/e2e), then the Molecule scenarios default, rollback, backup_restore, bluegreen and staging
-# (inventories/staging as shipped, against data stores outside the chart), which
+# (tests/e2e), then the Molecule scenarios default, rollback, backup_restore, bluegreen, staging and
+# production (inventories/staging and inventories/prod as shipped, behind the test bed's ingress,
+# against data stores outside the chart), which
 # run the collection's playbooks on the test bed (or on the cluster KUBECONFIG names), each one
 # pytest case (tests/scenarios/test_molecule.py) with its JUnit file under $(RESULTS)/e2e; logs,
 # reports and backups stay in .cache/e2e/<scenario>. The on-cluster trace test (issue 10) runs
@@ -9,7 +10,7 @@
 # on their own, or in the job slots of `make test`, which they share with the other stages
 # until those are done: every scenario at once beside the CPU-bound stages crowds the 2 cores,
 # costs more CPU and ends no sooner (bench/results/notes.md).
-E2E_SCENARIOS ?= rollback default bluegreen backup_restore staging
+E2E_SCENARIOS ?= production rollback default bluegreen backup_restore staging
 E2E_JOBS ?= 3
 E2E_APP_IMAGE ?= $(APP_IMAGE)
 E2E_KUBECONFIG = $${KUBECONFIG:-$(KUBECONFIG_TESTBED)}
@@ -17,7 +18,7 @@ E2E_PYTEST = KUBECONFIG=$(E2E_KUBECONFIG) $(PY) -m pytest -q -p no:cacheprovider
 E2E_RUNS = $(addprefix e2e-run-,$(E2E_SCENARIOS)) e2e-run-modules e2e-run-tracing
 
 .PHONY: e2e e2e-prereqs e2e-live e2e-scenario e2e-run-modules e2e-run-tracing $(addprefix e2e-run-,$(E2E_SCENARIOS))
-e2e-prereqs: venv collection helm-diff cluster app-image chart-images otelcol-image
+e2e-prereqs: venv collection helm-diff cluster testbed-ingress app-image chart-images otelcol-image
 
 E2E_RESULTS = $(addprefix $(RESULTS)/e2e/,$(addsuffix .xml,$(addprefix molecule-,$(E2E_SCENARIOS)) release_modules_live tracing_cluster))
 
@@ -28,7 +29,7 @@ e2e: e2e-prereqs ## helm_rollback on the API server + Molecule scenarios: deploy
 
 # the run targets have no prerequisites: `e2e` has built them, once, before they start
 e2e-run-modules:
-	@$(E2E_PYTEST) tests/e2e --junitxml=$(RESULTS)/e2e/release_modules_live.xml
+	@E2E_APP_IMAGE=$(E2E_APP_IMAGE) $(E2E_PYTEST) tests/e2e --junitxml=$(RESULTS)/e2e/release_modules_live.xml
 
 e2e-run-tracing:
 	@$(TRACING_CLUSTER_TEST)
@@ -37,7 +38,7 @@ $(addprefix e2e-run-,$(E2E_SCENARIOS)): e2e-run-%:
 	@E2E_APP_IMAGE=$(E2E_APP_IMAGE) $(E2E_PYTEST) -s "tests/scenarios/test_molecule.py::test_scenario[$*]" \
 	  --junitxml=$(RESULTS)/e2e/molecule-$*.xml
 
-e2e-live: venv collection helm-diff cluster ## helm_rollback and the release modules against the real API server (tests/e2e)
+e2e-live: venv collection helm-diff cluster testbed-ingress app-image ## helm_rollback, the release modules and the chart's Ingress/HTTPRoute on the real API server (tests/e2e)
 	@$(MAKE) e2e-run-modules
 
 e2e-scenario: e2e-prereqs ## one scenario: make e2e-scenario S=rollback (E2E_KEEP=1 keeps its namespace)
