@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the operator-mode monitoring images offline and import them into the test bed:
 #   monitoring/images/build.sh [NAME...]      (default: every image of images.env)
-# Go images (prometheus-operator, prometheus-config-reloader, kube-state-metrics) copy a
-# binary built here from the Go module proxy, with the go.mod/go.sum next to the Dockerfile.
+# Go images (prometheus-operator, prometheus-config-reloader, kube-state-metrics, Prometheus,
+# external-metrics-adapter) copy a binary built here from the Go module proxy, with the
+# go.mod/go.sum next to the Dockerfile; external-metrics-adapter is our own code (main.go there).
 # Debian images apt-install bookworm's package inside `docker build` and check its version.
 # testbed/images/build.sh does the docker build and the containerd import. A label with a
 # hash of the recipe lets a second run skip an image that is already built.
@@ -30,9 +31,10 @@ grep -q "github.com/prometheus/prometheus v0.$(echo "${tag[prometheus]#v}" | awk
 grep -q "k8s.io/kube-state-metrics/v2 ${tag[kube-state-metrics]}$" "$here/kube-state-metrics/go.mod" \
   || { echo "build.sh: kube-state-metrics/go.mod does not pin ${tag[kube-state-metrics]}" >&2; exit 1; }
 
-gobuild() {  # gobuild MODULE_DIR OUTPUT PACKAGE VERSION
+gobuild() {  # gobuild MODULE_DIR OUTPUT PACKAGE VERSION [SOURCE_FILE...] (sources of a package of our own)
   local dir=$1 out=$2 pkg=$3 version=${4#v} sum
-  sum=$(cat "$dir/go.mod" "$dir/go.sum" <(go version) <(echo "$pkg $version") | sha256sum | cut -c1-16)
+  shift 4
+  sum=$(cat "$dir/go.mod" "$dir/go.sum" "$@" <(go version) <(echo "$pkg $version") | sha256sum | cut -c1-16)
   if [ -x "$bin/$out" ] && [ "$(cat "$bin/$out.sum" 2>/dev/null)" = "$sum" ]; then
     echo ">> monitoring images: $out binary (cached)"; return 0
   fi
@@ -69,7 +71,7 @@ image() {  # image NAME [BINARY]
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(prometheus-operator prometheus-config-reloader kube-state-metrics prometheus alertmanager
-                                 node-exporter redis-exporter postgres-exporter)
+                                 node-exporter redis-exporter postgres-exporter external-metrics-adapter)
 for name in "${names[@]}"; do
   case "$name" in
     prometheus-operator)
@@ -85,6 +87,12 @@ for name in "${names[@]}"; do
     prometheus)
       gobuild "$here/prometheus" prometheus github.com/prometheus/prometheus/cmd/prometheus "${tag[prometheus]}"
       image "$name" prometheus ;;
+    external-metrics-adapter)
+      # the unit tests gate the image (same flags as gobuild: the dependencies compile once)
+      (cd "$here/external-metrics-adapter" && CGO_ENABLED=0 GOFLAGS=-mod=mod nice go test -trimpath ./...)
+      gobuild "$here/external-metrics-adapter" external-metrics-adapter . "${tag[external-metrics-adapter]}" \
+        "$here"/external-metrics-adapter/*.go
+      image "$name" external-metrics-adapter ;;
     alertmanager|node-exporter|redis-exporter|postgres-exporter)
       image "$name" ;;
     *) echo "build.sh: unknown image '$name' (see images.env)" >&2; exit 2 ;;

@@ -1,9 +1,15 @@
 """Shared paths and helpers for the monitoring tests."""
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -118,3 +124,125 @@ def prometheus(tmp_path_factory):
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
+
+
+# --- The test bed (live tests): the cluster, the webhook receiver and the monitoring stack the role
+# installs, shared by test_live.py and test_autoscaling_live.py (session-scoped: installed once).
+
+APP_NS = os.environ.get("MONITORING_LIVE_APP_NAMESPACE", "mon-live")
+MON_NS = "monitoring"
+SELECT_LABEL = "kube-prometheus-stack"
+RECEIVER_PORT = 59150
+
+
+def results_dir() -> Path:
+    path = Path(os.environ.get("RESULTS", ROOT / ".results")) / "monitoring"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def kubectl(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["kubectl", *args], capture_output=True, text=True, input=input)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def kget(*args: str) -> dict:
+    return json.loads(kubectl("get", *args, "-o", "json").stdout)
+
+
+def http_json(url: str, data: dict | list | None = None, timeout: float = 10) -> dict | list:
+    body = None if data is None else json.dumps(data).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"} if body else {})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        text = resp.read().decode()
+    return json.loads(text) if text.strip() else {}
+
+
+def wait_for(what: str, check, timeout: float, interval: float = 5):
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except (OSError, urllib.error.URLError, AssertionError, KeyError, ValueError) as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last})")
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    kubeconfig = os.environ.get("KUBECONFIG") or str(ROOT / ".testbed" / "kubeconfig")
+    if not Path(kubeconfig).is_file():
+        pytest.fail(f"no kubeconfig at {kubeconfig}: start the test bed with `make cluster`")
+    os.environ["KUBECONFIG"] = kubeconfig
+    os.environ["K8S_AUTH_KUBECONFIG"] = kubeconfig
+    if not shutil.which("kubectl"):
+        pytest.fail("kubectl not found: run `make tools`")
+    kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=120s")
+    node = kget("nodes")["items"][0]
+    return {"node_ip": next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")}
+
+
+class Receiver:
+    """The messages of the webhook that Alertmanager's pods reach on the node's address."""
+
+    def __init__(self, messages: list[dict]):
+        self.messages = messages
+
+    def find(self, predicate) -> list[dict]:
+        return [m for m in list(self.messages) if predicate(m)]
+
+
+@pytest.fixture(scope="session")
+def receiver():
+    server, messages = webhook("0.0.0.0", RECEIVER_PORT)
+    yield Receiver(messages)
+    server.stop()
+    (results_dir() / "live-webhook-messages.json").write_text(json.dumps(messages, indent=1, default=str))
+
+
+@pytest.fixture(scope="session")
+def stack(cluster, receiver):
+    crds = os.environ.get("MONITORING_CRDS_DIR")
+    if not crds or not Path(crds).is_dir():
+        pytest.fail("MONITORING_CRDS_DIR is not set: run through `make monitoring-live-test`")
+    inventory = f"[agent_service]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+    inv = results_dir() / "live-inventory.ini"
+    inv.write_text(inventory)
+    extra = {
+        "monitoring_stack_mode": "operator",
+        "monitoring_stack_operator_crds_dir": crds,
+        "monitoring_stack_app_namespace": APP_NS,
+        "monitoring_stack_cluster_name": "testbed",
+        "monitoring_stack_dev_exporters_enabled": True,
+        "monitoring_stack_slack_webhook_url": f"http://{cluster['node_ip']}:{RECEIVER_PORT}/slack",
+        "monitoring_stack_pagerduty_critical_routing_key": "test-critical-key",
+        "monitoring_stack_pagerduty_database_routing_key": "test-database-key",
+        "monitoring_stack_grafana_enabled": False,
+        "monitoring_stack_node_exporter_port": 59190,
+        # the test bed's kubelet cAdvisor cannot see containerd's containers (non-default socket)
+        "monitoring_stack_kubelet_container_metrics_path": "/metrics/resource",
+        "monitoring_stack_scrape_interval": "15s",
+        "monitoring_stack_evaluation_interval": "15s",
+    }
+    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false")
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections"))
+    kubectl("create", "namespace", APP_NS, check=False)
+    runs = []
+    for attempt in ("install", "idempotence"):
+        start = time.monotonic()
+        proc = subprocess.run(["ansible-playbook", "-i", str(inv), str(ROOT / "playbooks" / "monitoring.yml"),
+                               "-e", json.dumps(extra)], capture_output=True, text=True, env=env)
+        runs.append({"run": attempt, "seconds": round(time.monotonic() - start, 1), "rc": proc.returncode,
+                     "recap": proc.stdout.strip().splitlines()[-1:]})
+        (results_dir() / f"live-playbook-{attempt}.log").write_text(proc.stdout + proc.stderr)
+        assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    pod = wait_for("the Prometheus pod IP", lambda: kget("pod", "-n", MON_NS,
+                   f"prometheus-{'agent-monitoring'}-0")["status"].get("podIP"), 120)
+    am = wait_for("the Alertmanager pod IP", lambda: kget("pod", "-n", MON_NS,
+                  f"alertmanager-{'agent-monitoring'}-0")["status"].get("podIP"), 120)
+    return {"prometheus": f"http://{pod}:9090", "alertmanager": f"http://{am}:9093", "runs": runs}

@@ -75,10 +75,33 @@ def test_operator_mode_manifests(rendered):
     op_args = operator["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--prometheus-config-reloader=localhost/testbed/prometheus-config-reloader:v0.85.0" in op_args
     for name in ("operator.yaml", "kube-state-metrics.yaml", "node-exporter.yaml", "kubelet.yaml", "prometheus.yaml",
-                 "exporters.yaml"):
+                 "exporters.yaml", "external-metrics-adapter.yaml"):
         for doc in docs(rendered / name):
             if doc["kind"] in ("ServiceMonitor", "PrometheusRule"):
                 assert doc["metadata"]["labels"]["release"] == "kube-prometheus-stack", (name, doc["metadata"]["name"])
+
+
+def test_external_metrics_adapter_manifests(rendered):
+    objs = {(d["kind"], d["metadata"]["name"]): d for d in docs(rendered / "external-metrics-adapter.yaml")}
+    api = objs[("APIService", "v1beta1.external.metrics.k8s.io")]["spec"]
+    assert api["group"] == "external.metrics.k8s.io" and api["version"] == "v1beta1"
+    assert api["service"] == {"name": "external-metrics-adapter", "namespace": "monitoring", "port": 443}
+    deploy = objs[("Deployment", "external-metrics-adapter")]
+    container = deploy["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "localhost/testbed/external-metrics-adapter:v0.1.0"
+    assert "--prometheus-url=http://prometheus-operated.monitoring.svc:9090" in container["args"]
+    # the metric map of the defaults, as the adapter reads it; a new map rolls the pod
+    config = objs[("ConfigMap", "external-metrics-adapter")]["data"]["config.yaml"]
+    query = 'max by (queue) (celery_queue_length{namespace="<<.Namespace>>",<<.Selector>>})'
+    assert yaml.safe_load(config) == {"externalMetrics": {"celery_queue_length": {"query": query, "labels": ["queue"]}}}
+    assert deploy["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    rbac = {k: v for k, v in objs.items() if k[0] in ("ClusterRoleBinding", "RoleBinding")}
+    roles = {v["roleRef"]["name"]: v for v in rbac.values()}
+    assert set(roles) == {"system:auth-delegator", "extension-apiserver-authentication-reader",
+                          "agent-monitoring-external-metrics-reader"}
+    assert roles["extension-apiserver-authentication-reader"]["metadata"]["namespace"] == "kube-system"
+    assert roles["agent-monitoring-external-metrics-reader"]["subjects"] == [
+        {"kind": "ServiceAccount", "name": "horizontal-pod-autoscaler", "namespace": "kube-system"}]
 
 
 def test_kube_prometheus_stack_values(rendered):
@@ -111,7 +134,8 @@ def test_operator_manifests_validate_against_the_api_schemas(rendered):
     kubeconform = shutil.which("kubeconform")
     if not schemas or not Path(schemas).is_dir() or not kubeconform:
         pytest.fail("kubeconform or its schemas are missing: run `make monitoring-test` (gotools, chart-schemas)")
-    names = ("operator", "kube-state-metrics", "node-exporter", "kubelet", "prometheus", "exporters")
+    names = ("operator", "kube-state-metrics", "node-exporter", "kubelet", "prometheus", "exporters",
+             "external-metrics-adapter")
     stream = "".join("---\n" + (rendered / f"{n}.yaml").read_text() + "\n" for n in names)
     proc = subprocess.run([kubeconform, "-strict", "-summary", "-schema-location",
                            f"{schemas}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json", "-"],
