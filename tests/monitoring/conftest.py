@@ -160,6 +160,26 @@ def http_json(url: str, data: dict | list | None = None, timeout: float = 10) ->
     return json.loads(text) if text.strip() else {}
 
 
+def install_app(release: str, namespace: str, *values: Path) -> tuple[str, float]:
+    """The chart with its dev values (then ``values``) and a ServiceMonitor the stack selects, as
+    ``helm upgrade --install --wait``: the API Service's in-cluster URL and the seconds it took."""
+    tag = os.environ.get("APP_IMAGE_TAG") or subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--tags", "--always"], capture_output=True, text=True).stdout.strip()
+    helm = shutil.which("helm") or "helm"
+    chart = ROOT / "helm" / "agent-service"
+    cmd = [helm, "upgrade", "--install", release, str(chart), "-n", namespace, "-f", str(chart / "values-dev.yaml"),
+           *[arg for path in values for arg in ("-f", str(path))],
+           "--set", f"image.tag={tag}", "--set", "metrics.serviceMonitor.enabled=true",
+           "--set", f"metrics.serviceMonitor.labels.release={SELECT_LABEL}",
+           "--set", "metrics.serviceMonitor.interval=15s", "--wait", "--timeout", "10m"]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr + kubectl("-n", namespace, "get", "pods,events", check=False).stdout
+    seconds = round(time.monotonic() - start, 1)
+    svc = kget("service", "-n", namespace, release)
+    return f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}", seconds
+
+
 def wait_for(what: str, check, timeout: float, interval: float = 5):
     deadline, last = time.monotonic() + timeout, None
     while time.monotonic() < deadline:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -26,7 +25,7 @@ from decimal import Decimal
 
 import pytest
 import yaml
-from conftest import ROOT, SELECT_LABEL, http_json, kget, kubectl, results_dir, wait_for
+from conftest import http_json, install_app, kget, kubectl, results_dir, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -124,23 +123,10 @@ def adapter(stack):
 
 @pytest.fixture(scope="module")
 def app(adapter):
-    tag = os.environ.get("APP_IMAGE_TAG") or subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--tags", "--always"], capture_output=True, text=True).stdout.strip()
     values = results_dir() / "autoscaling-values.yaml"
     values.write_text(yaml.safe_dump(VALUES, sort_keys=False))
-    helm = shutil.which("helm") or "helm"
-    chart = ROOT / "helm" / "agent-service"
     kubectl("create", "namespace", NS, check=False)
-    cmd = [helm, "upgrade", "--install", RELEASE, str(chart), "-n", NS, "-f", str(chart / "values-dev.yaml"),
-           "-f", str(values), "--set", f"image.tag={tag}", "--set", "metrics.serviceMonitor.enabled=true",
-           "--set", f"metrics.serviceMonitor.labels.release={SELECT_LABEL}",
-           "--set", "metrics.serviceMonitor.interval=15s", "--wait", "--timeout", "10m"]
-    start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr + kubectl("-n", NS, "get", "pods,events", check=False).stdout
-    REPORT["app_install_seconds"] = round(time.monotonic() - start, 1)
-    svc = kget("service", "-n", NS, RELEASE)
-    api = f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"
+    api, REPORT["app_install_seconds"] = install_app(RELEASE, NS, values)
     wait_for("the API to answer /ready",
              lambda: urllib.request.urlopen(f"{api}/ready", timeout=5).status == 200, 120, 2)
     yield {"api": api}

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -25,9 +23,8 @@ from conftest import (
     DASHBOARD_DIR,
     ROOT,
     RULE_FILES,
-    SELECT_LABEL,
     http_json,
-    kget,
+    install_app,
     kubectl,
     load_yaml,
     results_dir,
@@ -54,20 +51,8 @@ def test_role_is_idempotent(stack):
 
 @pytest.fixture(scope="session")
 def app(stack):
-    tag = os.environ.get("APP_IMAGE_TAG") or subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--tags", "--always"], capture_output=True, text=True).stdout.strip()
-    helm = shutil.which("helm") or "helm"
-    chart = ROOT / "helm" / "agent-service"
-    cmd = [helm, "upgrade", "--install", RELEASE, str(chart), "-n", APP_NS, "-f", str(chart / "values-dev.yaml"),
-           "--set", f"image.tag={tag}", "--set", "metrics.serviceMonitor.enabled=true",
-           "--set", f"metrics.serviceMonitor.labels.release={SELECT_LABEL}",
-           "--set", "metrics.serviceMonitor.interval=15s", "--wait", "--timeout", "10m"]
-    start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr + kubectl("-n", APP_NS, "get", "pods,events", check=False).stdout
-    REPORT["app_install_seconds"] = round(time.monotonic() - start, 1)
-    svc = kget("service", "-n", APP_NS, RELEASE)
-    yield {"api": f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"}
+    api, REPORT["app_install_seconds"] = install_app(RELEASE, APP_NS)
+    yield {"api": api}
     # the app was only the target of the checks: free the test bed for the next stages
     # (the monitoring stack stays, as after `make up`); MONITORING_LIVE_KEEP=1 keeps it
     if os.environ.get("MONITORING_LIVE_KEEP") != "1":
