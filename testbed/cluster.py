@@ -55,6 +55,10 @@ NODE_POD_CIDR = "10.244.0.0/24"
 CLUSTER_DOMAIN = "cluster.local"
 BRIDGE = "tbcni0"
 PAUSE_IMAGE = "localhost/testbed/pause:1.0"
+# The registry mirror: containerd resolves docker.io through it (hosts.toml), so that a pod that
+# pulls (imagePullPolicy Always, as for an untagged or :latest image) gets an image built here.
+REGISTRY = "127.0.0.1:5001"
+REGISTRY_MIRRORS = ("docker.io",)
 SYSTEM_NAMESPACES = ("kube-system", "local-path-storage")
 
 # Ports each component listens on; checked before starting so a clash gets a clear message.
@@ -62,11 +66,11 @@ PORTS = {
     2379: "etcd (client)", 2380: "etcd (peer)", 6443: "kube-apiserver",
     10257: "kube-controller-manager", 10259: "kube-scheduler", 10250: "kubelet",
     10248: "kubelet (healthz)", 10249: "kube-proxy (metrics)", 10256: "kube-proxy (healthz)",
-    20244: "kube-router (health)",
+    20244: "kube-router (health)", 5001: "registry (docker.io mirror)",
 }
 # Order matters for `down`: the kubelet first (so it stops restarting pods), etcd last.
 COMPONENTS = ["kubelet", "kube-router", "kube-proxy", "kube-scheduler",
-              "kube-controller-manager", "kube-apiserver", "containerd", "etcd"]
+              "kube-controller-manager", "kube-apiserver", "containerd", "registry", "etcd"]
 # Sysctls the kubelet and kube-proxy set on start; `down` puts the old values back.
 SYSCTLS = ["vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
            "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes",
@@ -340,8 +344,19 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     conf_dir = "{CNI_CONF_DIR}"
     max_conf_num = 1
   [plugins."io.containerd.grpc.v1.cri".registry]
-    # no mirrors and no registry configuration: every image is imported locally
-    config_path = ""
+    # images are imported locally; docker.io resolves through the test bed's mirror only
+    config_path = "{STATE / 'config' / 'certs.d'}"
+""")
+    for upstream in REGISTRY_MIRRORS:
+        hosts = STATE / "config" / "certs.d" / upstream / "hosts.toml"
+        hosts.parent.mkdir(parents=True, exist_ok=True)
+        # containerd 1.6 refuses a hosts.toml without a [host] table ("invalid `host` tree"); the
+        # server is the fallback after the mirror, and unreachable from here
+        hosts.write_text(f"""# {upstream} through the test bed's registry (plain HTTP on loopback)
+server = "https://{'registry-1.docker.io' if upstream == 'docker.io' else upstream}"
+
+[host."http://{REGISTRY}"]
+  capabilities = ["pull", "resolve"]
 """)
     conflist = {
         "cniVersion": "1.0.0",
@@ -432,6 +447,8 @@ def component_argv(node: str, ip: str) -> dict[str, list[str]]:
                  "--initial-cluster=testbed=http://127.0.0.1:2380",
                  "--unsafe-no-fsync=true", "--log-level=warn"],
         "containerd": ["/usr/bin/containerd", f"--config={STATE / 'config' / 'containerd.toml'}"],
+        "registry": [binary("crane"), "registry", "serve", f"--address={REGISTRY}",
+                     f"--disk={STATE / 'registry'}"],
         "kube-apiserver": [
             binary("kube-apiserver"), f"--advertise-address={ip}", "--bind-address=0.0.0.0",
             "--secure-port=6443", f"--etcd-servers={etcd_url}",
@@ -533,7 +550,7 @@ def preflight() -> None:
             raise TestbedError(f"CNI plugin {CNI_BIN_DIR / plugin} missing: "
                                "run 'make debs' (containernetworking-plugins)")
     for name in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet",
-                 "kube-proxy", "kubectl", "kube-router", "crictl"]:
+                 "kube-proxy", "kubectl", "kube-router", "crictl", "crane"]:
         binary(name)
     taken = []
     for port, owner in PORTS.items():
@@ -599,6 +616,8 @@ def up(args) -> int:
     wait_for("etcd's ports 2379 and 2380 to be free", lambda: port_free(2379) and port_free(2380), 20)
     start("etcd", argv["etcd"])
     start("containerd", argv["containerd"])
+    (STATE / "registry").mkdir(exist_ok=True)
+    start("registry", argv["registry"])
     try:
         wait_for("etcd", lambda: http_ok("http://127.0.0.1:2379/health"), 30, "etcd")
     except TestbedError as exc:
@@ -619,6 +638,11 @@ def up(args) -> int:
         raise TestbedError("importing images into containerd failed (see above)")
     if not run(crictl + ["inspecti", PAUSE_IMAGE], check=False).returncode == 0:
         raise TestbedError(f"{PAUSE_IMAGE} is not in containerd: run 'make images'")
+    wait_for("the registry", lambda: http_ok(f"http://{REGISTRY}/v2/"), 30, "registry")
+    res = run(["bash", str(HERE / "images" / "mirror.sh"), REGISTRY], capture=False, check=False, timeout=600,
+              env=dict(os.environ, BIN_DIR=str(bin_dir())))
+    if res.returncode != 0:
+        raise TestbedError("pushing the mirrored images into the registry failed (see above)")
     for name in ("kubelet", "kube-proxy"):
         start(name, argv[name])
     service_guard()

@@ -32,3 +32,5 @@ image coredns "localhost/testbed/coredns:$COREDNS_VERSION" "$BIN_DIR/coredns"
 image metrics-server "localhost/testbed/metrics-server:$METRICS_SERVER_VERSION" "$BIN_DIR/metrics-server"
 image local-path-provisioner "localhost/testbed/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION" \
   "$BIN_DIR/local-path-provisioner"
+# what the test bed's registry serves under a docker.io name (mirror.txt)
+"$here/build.sh" localhost/testbed/curl:1.0 "$here/curl"

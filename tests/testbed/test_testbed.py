@@ -9,7 +9,7 @@ import subprocess
 import urllib.request
 import uuid
 
-from conftest import KUBECONFIG, Kube, restricted_container
+from conftest import KUBECONFIG, ROOT, Kube, restricted_container
 
 
 def deployment(name: str, image: str, args: list[str], labels: dict | None = None, **pod_extra) -> dict:
@@ -199,6 +199,33 @@ def test_job_completes_and_logs_are_readable(kube: Kube, namespace: str, echo_im
     kube.run("-n", namespace, "wait", "--for=condition=Complete", "job/once", "--timeout=120s", timeout=130)
     logs = kube.run("-n", namespace, "logs", "job/once").stdout
     assert logs.strip() == f"job-done-{token}"
+
+
+# --------------------------------------------------------------------------- registry mirror
+
+def test_pod_that_must_pull_gets_the_mirrored_image(kube: Kube, namespace: str):
+    """An untagged docker.io image gets pull policy Always: the kubelet pulls it through the test
+    bed's registry, and the pod runs the manifest that registry serves (by digest)."""
+    mirror = next(line.split() for line in (ROOT / "testbed" / "images" / "mirror.txt").read_text().splitlines()
+                  if line.strip() and not line.startswith("#"))
+    upstream = mirror[0]                                   # docker.io/curlimages/curl:latest
+    image = upstream.removeprefix("docker.io/").removesuffix(":latest")  # as `kubectl run` is given it
+    served = urllib.request.urlopen(urllib.request.Request(  # noqa: S310 - the loopback registry
+        f"http://127.0.0.1:5001/v2/{image}/manifests/latest", method="HEAD",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"}), timeout=5)
+    digest = served.headers["Docker-Content-Digest"]
+    assert digest.startswith("sha256:")
+    spec = pod("pull", image, [])
+    container = spec["spec"]["containers"][0]
+    del container["imagePullPolicy"]            # the API server's default for an untagged image
+    container["command"] = ["curl", "--version"]
+    apply(kube, namespace, spec)
+    assert kube.json("-n", namespace, "get", "pod", "pull")["spec"]["containers"][0]["imagePullPolicy"] == "Always"
+    phase, logs = kube.pod_logs_when_done(namespace, "pull", timeout=120)
+    assert phase == "Succeeded", logs
+    assert logs.startswith("curl "), logs
+    status = kube.json("-n", namespace, "get", "pod", "pull")["status"]["containerStatuses"][0]
+    assert status["imageID"] == f"{upstream.rsplit(':', 1)[0]}@{digest}", status
 
 
 # --------------------------------------------------------------------------- network policy
