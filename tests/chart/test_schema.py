@@ -3,6 +3,8 @@ each with a message that names the key and the reason. test_generated.py checks 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import CHART, ENVIRONMENTS, helm_template
 
@@ -36,7 +38,13 @@ NEGATIVE = [
         ["/worker", "additional properties 'concurency' not allowed"],
     ),
     ("image-tag-missing", {"image": {"tag": None}}, ["/image", "missing property 'tag'"]),
-    ("image-tag-latest", {"image": {"tag": "latest"}}, ["/image/tag", "'not' failed"]),
+    ("image-tag-latest", {"image": {"tag": "latest", "allowRollingTag": False}}, ["/image/tag", "'not' failed"]),
+    (
+        "component-tag-latest-despite-rolling",
+        {"image": {"allowRollingTag": True}, "worker": {"image": {"tag": "latest"}}},
+        ["/worker/image/tag", "'not' failed"],
+    ),
+    ("allow-rolling-tag-not-bool", {"image": {"allowRollingTag": "yes"}}, ["/image/allowRollingTag", "want boolean"]),
     ("image-digest-malformed", {"image": {"digest": "sha256:xyz"}}, ["/image/digest", "does not match pattern"]),
     (
         "ingress-host-invalid",
@@ -225,6 +233,13 @@ INVALID_COMBOS = [
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_environment_values_pass(env):
     helm_template("-f", str(CHART / f"values-{env}.yaml"))
+
+
+def test_dev_takes_the_seeds_rolling_tag():
+    """The seed's Quick Start installs dev with --set image.tag=latest: values-dev allows it."""
+    out = helm_template("-f", str(CHART / "values-dev.yaml"), "--set", "image.tag=latest").stdout
+    images = set(re.findall(r"image: (\S+agent-service\S*)", out))
+    assert images == {"localhost/agent-service:latest"}, images
 
 
 def test_negative_case_count():

@@ -55,18 +55,25 @@ def obj(props: dict, required: list | None = None, extra: bool = False, **kw) ->
 
 
 def image(top: bool) -> dict:
+    """An image's values. The chart's image accepts "latest" when allowRollingTag is true; a
+    component's image, which has no such switch, never does."""
     tag = {
         "type": "string",
-        "description": "image tag; a rolling tag like latest is refused",
-        "anyOf": [{"const": ""}, {"pattern": TAG, "not": {"const": "latest"}}],
+        "description": "image tag; a rolling tag like latest is refused" + (" unless allowRollingTag" if top else ""),
+        "anyOf": [{"const": ""}, {"pattern": TAG}],
     }
+    not_latest = {"properties": {"tag": {"not": {"const": "latest"}}}}
     props = {
         "repository": {"type": "string", "minLength": 0 if not top else 1},
         "tag": tag,
         "digest": {"type": "string", "pattern": DIGEST},
         "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never", ""]},
     }
-    return obj(props, required=["repository", "tag"] if top else None)
+    if not top:
+        return obj(props, allOf=[not_latest])
+    props["allowRollingTag"] = {"type": "boolean"}
+    rolling = {"properties": {"allowRollingTag": {"const": True}}, "required": ["allowRollingTag"]}
+    return obj(props, required=["repository", "tag"], **{"if": {"not": rolling}, "then": not_latest})
 
 
 PROBE = obj(

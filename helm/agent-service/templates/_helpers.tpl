@@ -741,8 +741,8 @@ securityContext:
 {{- define "agent-service.validateValues" -}}
 {{- $errors := list -}}
 {{- $tag := toString (default .Chart.AppVersion .Values.image.tag) -}}
-{{- if and (eq $tag "latest") (not .Values.image.digest) -}}
-{{- $errors = append $errors "image.tag: \"latest\" is a rolling tag; pin a version or set image.digest" -}}
+{{- if and (eq $tag "latest") (not .Values.image.digest) (not .Values.image.allowRollingTag) -}}
+{{- $errors = append $errors "image.tag: \"latest\" is a rolling tag; pin a version, set image.digest, or set image.allowRollingTag" -}}
 {{- end -}}
 {{- range $name, $w := (include "agent-service.workerPools" . | fromYaml) -}}
 {{- if le (int $w.terminationGracePeriodSeconds) (int $w.taskTimeLimit) -}}
