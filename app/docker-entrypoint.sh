@@ -17,9 +17,11 @@ cmd="${1:-api}"
 case "$cmd" in
   api)
     # One uvicorn process per container: the default registry is exact, and faster than
-    # multiprocess files (those are for the worker's prefork children).
+    # multiprocess files (those are for the worker's prefork children). The log config makes
+    # uvicorn's own lines, printed before the app configures logging, JSON too.
     unset PROMETHEUS_MULTIPROC_DIR
     exec python -m uvicorn --factory app.main:create_app \
+      --log-config "${0%/*}/app/core/uvicorn-logging.json" \
       --host "${API_HOST:-0.0.0.0}" --port "${API_PORT:-8000}" \
       --no-access-log --proxy-headers --forwarded-allow-ips '*' \
       --timeout-graceful-shutdown "${API_GRACEFUL_SHUTDOWN:-20}" "$@" ;;

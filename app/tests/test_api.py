@@ -93,6 +93,27 @@ def test_structured_json_access_log(client: TestClient, caplog: pytest.LogCaptur
     assert lines[-1]["level"] == "info" and "duration_ms" in lines[-1] and lines[-1]["msg"] == "request"
 
 
+def test_api_process_logs_json_from_its_first_line(base_env: dict[str, str], migrated: object) -> None:
+    """The API as the image starts it (docker-entrypoint.sh api): every line it prints is one JSON
+    object, uvicorn's start-up lines included, which come before the app configures logging."""
+    import json
+
+    import httpx
+
+    from tests.conftest import start_api
+
+    proc = start_api("api-json-log", base_env, port=58004)
+    try:
+        assert httpx.get("http://127.0.0.1:58004/health", timeout=5).status_code == 200
+    finally:
+        proc.stop()
+    lines = [json.loads(line) for line in proc.output().splitlines()]
+    messages = [line["msg"] for line in lines]
+    assert messages[0].startswith("Started server process"), messages[:3]
+    assert "Application startup complete." in messages and "Shutting down" in messages, messages
+    assert not [line for line in lines if "color_message" in line]
+
+
 def test_rate_limit_per_client(monkeypatch: pytest.MonkeyPatch) -> None:
     for client in make_client(monkeypatch, RATE_LIMIT_PER_MINUTE="3"):
         if int(time.time()) % 60 > 57:  # stay inside one fixed window
