@@ -25,6 +25,7 @@ from conftest import (
     RULE_FILES,
     http_json,
     install_app,
+    kget,
     kubectl,
     load_yaml,
     results_dir,
@@ -225,6 +226,59 @@ def test_fault_fires_and_reaches_the_webhook(stack, app, receiver):
         assert fired, f"{alert} is not firing in Prometheus"
     finally:
         kubectl("-n", APP_NS, "scale", "statefulset", f"{RELEASE}-postgresql", "--replicas=1", check=False)
+
+
+def test_scrapes_pass_the_charts_network_policies(stack, app):
+    """Item 5 of issue 16, Prometheus -> metrics: with the chart's NetworkPolicies on (as staging and
+    prod run them), the stack's Prometheus, in namespace monitoring, still scrapes the API and the
+    workers, while a pod of another namespace cannot open their metrics ports. Last in this module:
+    the policies also close the bundled PostgreSQL and Redis to the stack's exporters."""
+    values = results_dir() / "network-policy-values.yaml"
+    values.write_text("networkPolicy:\n  enabled: true\n")
+    install_app(RELEASE, APP_NS, values)
+    applied = time.time()
+    names = {p["metadata"]["name"] for p in kget("networkpolicy", "-n", APP_NS)["items"]}
+    assert {f"{RELEASE}-default-deny", f"{RELEASE}-api-ingress", f"{RELEASE}-worker-ingress"} <= names, names
+
+    def scraped_since():
+        """Scrape pools whose every target was scraped well after the policies, and is up."""
+        targets = http_json(f"{stack['prometheus']}/api/v1/targets?state=active")["data"]["activeTargets"]
+        ours = [t for t in targets if t["labels"].get("namespace") == APP_NS
+                and t["scrapePool"].startswith(f"serviceMonitor/{APP_NS}/{RELEASE}/")]
+        late = [t for t in ours
+                if datetime.fromisoformat(t["lastScrape"].replace("Z", "+00:00")).timestamp() > applied + 20]
+        if len(late) < len(ours) or len({t["scrapePool"] for t in ours}) < 2:
+            return None
+        assert all(t["health"] == "up" for t in ours), [(t["scrapeUrl"], t["lastError"]) for t in ours]
+        return {t["scrapeUrl"] for t in ours}
+    urls = wait_for("scrapes of the API and worker targets after the policies", scraped_since, 180, 5)
+    REPORT["scraped_under_network_policies"] = sorted(urls)
+
+    probe_ns = f"{APP_NS}-probe"
+    image = kget("deployment", "-n", APP_NS, f"{RELEASE}-api")["spec"]["template"]["spec"]["containers"][0]["image"]
+    kubectl("create", "namespace", probe_ns, check=False)
+    try:
+        probe = kubectl(
+            "run", "probe", "-n", probe_ns, "--rm", "-i", "--quiet", "--restart=Never", "--image-pull-policy=Never",
+            f"--image={image}", "--command", "--",
+            "python", "-c",
+            "import json, socket, sys, urllib.parse\n"
+            "out = {}\n"
+            "for url in sys.argv[1:]:\n"
+            "    u = urllib.parse.urlsplit(url)\n"
+            "    try:\n"
+            "        socket.create_connection((u.hostname, u.port), timeout=4).close()\n"
+            "        out[url] = 'open'\n"
+            "    except OSError as exc:\n"
+            "        out[url] = type(exc).__name__\n"
+            "print(json.dumps(out))\n",
+            *sorted(urls))
+        reached = json.loads(probe.stdout.strip().splitlines()[-1])
+    finally:
+        kubectl("delete", "namespace", probe_ns, "--wait=false", check=False)
+    assert sorted(reached) == sorted(urls), reached
+    assert "open" not in reached.values(), reached
+    REPORT["other_namespace_to_metrics"] = reached
 
 
 @pytest.fixture(scope="session", autouse=True)
