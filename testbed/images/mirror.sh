@@ -18,6 +18,6 @@ while read -r upstream local_ref; do
   docker image inspect "$local_ref" >/dev/null 2>&1 \
     || { echo "mirror.sh: no docker image $local_ref for $upstream; run 'make images'" >&2; exit 1; }
   docker save "$local_ref" -o "$tmp/image.tar"
-  "$crane" push --insecure "$tmp/image.tar" "$registry/$path" >/dev/null
+  out=$("$crane" push --insecure "$tmp/image.tar" "$registry/$path" 2>&1) || { echo "$out" >&2; exit 1; }
   echo ">> images: $upstream served by the test bed's registry ($local_ref)"
 done < "$here/mirror.txt"
