@@ -10,7 +10,7 @@
 # on their own, or in the job slots of `make test`, which they share with the other stages
 # until those are done: every scenario at once beside the CPU-bound stages crowds the 2 cores,
 # costs more CPU and ends no sooner (bench/results/notes.md).
-E2E_SCENARIOS ?= production rollback default bluegreen backup_restore staging
+E2E_SCENARIOS ?= production rollback staging bluegreen default backup_restore
 E2E_JOBS ?= 3
 E2E_APP_IMAGE ?= $(APP_IMAGE)
 E2E_KUBECONFIG = $${KUBECONFIG:-$(KUBECONFIG_TESTBED)}
