@@ -231,8 +231,9 @@ def test_fault_fires_and_reaches_the_webhook(stack, app, receiver):
 def test_scrapes_pass_the_charts_network_policies(stack, app):
     """Item 5 of issue 16, Prometheus -> metrics: with the chart's NetworkPolicies on (as staging and
     prod run them), the stack's Prometheus, in namespace monitoring, still scrapes the API and the
-    workers, while a pod of another namespace cannot open their metrics ports. Last in this module:
-    the policies also close the bundled PostgreSQL and Redis to the stack's exporters."""
+    workers, while a pod of another namespace cannot open their metrics ports, nor the bundled
+    PostgreSQL and Redis (by their Services). Last in this module: the policies also close those
+    two to the stack's exporters."""
     values = results_dir() / "network-policy-values.yaml"
     values.write_text("networkPolicy:\n  enabled: true\n")
     install_app(RELEASE, APP_NS, values)
@@ -255,6 +256,8 @@ def test_scrapes_pass_the_charts_network_policies(stack, app):
     REPORT["scraped_under_network_policies"] = sorted(urls)
 
     probe_ns = f"{APP_NS}-probe"
+    stores = {f"tcp://{RELEASE}-postgresql.{APP_NS}.svc.cluster.local:5432",
+              f"tcp://{RELEASE}-redis.{APP_NS}.svc.cluster.local:6379"}
     image = kget("deployment", "-n", APP_NS, f"{RELEASE}-api")["spec"]["template"]["spec"]["containers"][0]["image"]
     kubectl("create", "namespace", probe_ns, check=False)
     try:
@@ -272,13 +275,13 @@ def test_scrapes_pass_the_charts_network_policies(stack, app):
             "    except OSError as exc:\n"
             "        out[url] = type(exc).__name__\n"
             "print(json.dumps(out))\n",
-            *sorted(urls))
+            *sorted(urls | stores))
         reached = json.loads(probe.stdout.strip().splitlines()[-1])
     finally:
         kubectl("delete", "namespace", probe_ns, "--wait=false", check=False)
-    assert sorted(reached) == sorted(urls), reached
+    assert sorted(reached) == sorted(urls | stores), reached
     assert "open" not in reached.values(), reached
-    REPORT["other_namespace_to_metrics"] = reached
+    REPORT["other_namespace_to_app"] = reached
 
 
 @pytest.fixture(scope="session", autouse=True)
