@@ -48,6 +48,9 @@ def commands(block: str) -> list[str]:
 
 def plan(env: str, namespace: str, extra: list[str]) -> list[dict]:
     found = blocks(SEED.read_text())
+    known = [title.removeprefix("Deploy to ") for title in found if title.startswith("Deploy to ")]
+    if env not in known:
+        raise ValueError(f"no 'Deploy to {env}' in {SEED.name}: the environments are {', '.join(known)}")
     deploy = commands(found[f"Deploy to {env}"])
     if len(deploy) != 1 or not deploy[0].startswith("helm "):
         raise ValueError(f"'Deploy to {env}' is not one helm command: {deploy}")
@@ -83,7 +86,11 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     env, namespace, out, extra = argv[0], argv[1], Path(argv[2]), argv[3:]
-    steps = plan(env, namespace, extra)
+    try:
+        steps = plan(env, namespace, extra)
+    except ValueError as exc:
+        print(f"quickstart.py: {exc}", file=sys.stderr)
+        return 2
     status = run(steps)
     out.write_text(json.dumps(steps, indent=2) + "\n")
     return status
