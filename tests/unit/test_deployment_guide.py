@@ -104,7 +104,10 @@ QUOTED = [
     ("failed_first_install", "roles/release/tasks/rollback.yml"),
     ("canary_aborted", "roles/release/tasks/rollback_canary.yml"),
     ("VALUES VALIDATION:", "helm/agent-service/templates/_helpers.tpl"),
-    ("is a rolling tag; pin a version or set image.digest", "helm/agent-service/templates/_helpers.tpl"),
+    (
+        "is a rolling tag; pin a version, set image.digest, or set image.allowRollingTag",
+        "helm/agent-service/templates/_helpers.tpl",
+    ),
 ]
 
 
