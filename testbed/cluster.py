@@ -58,7 +58,6 @@ PAUSE_IMAGE = "localhost/testbed/pause:1.0"
 # The registry mirror: containerd resolves docker.io through it (hosts.toml), so that a pod that
 # pulls (imagePullPolicy Always, as for an untagged or :latest image) gets an image built here.
 REGISTRY = "127.0.0.1:5001"
-REGISTRY_MIRRORS = ("docker.io",)
 SYSTEM_NAMESPACES = ("kube-system", "local-path-storage")
 
 # Ports each component listens on; checked before starting so a clash gets a clear message.
@@ -347,13 +346,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     # images are imported locally; docker.io resolves through the test bed's mirror only
     config_path = "{STATE / 'config' / 'certs.d'}"
 """)
-    for upstream in REGISTRY_MIRRORS:
-        hosts = STATE / "config" / "certs.d" / upstream / "hosts.toml"
-        hosts.parent.mkdir(parents=True, exist_ok=True)
-        # containerd 1.6 refuses a hosts.toml without a [host] table ("invalid `host` tree"); the
-        # server is the fallback after the mirror, and unreachable from here
-        hosts.write_text(f"""# {upstream} through the test bed's registry (plain HTTP on loopback)
-server = "https://{'registry-1.docker.io' if upstream == 'docker.io' else upstream}"
+    hosts = STATE / "config" / "certs.d" / "docker.io" / "hosts.toml"
+    hosts.parent.mkdir(parents=True, exist_ok=True)
+    # containerd 1.6 refuses a hosts.toml without a [host] table ("invalid `host` tree"); the
+    # server is the fallback after the mirror, and unreachable from here
+    hosts.write_text(f"""# docker.io through the test bed's registry (plain HTTP on loopback)
+server = "https://registry-1.docker.io"
 
 [host."http://{REGISTRY}"]
   capabilities = ["pull", "resolve"]
