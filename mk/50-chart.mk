@@ -1,6 +1,7 @@
 # The Helm chart helm/agent-service: lint, render + kubeconform with offline schemas,
-# helm-unittest, values.schema.json negative cases, PSS restricted + kube-score basics, and the
-# generated chart files (values.schema.json, README.md) checked against `make generate`.
+# helm-unittest, values.schema.json negative cases, PSS restricted, kube-score (built by gotools)
+# on each environment's render with the checks and accepted findings of tests/chart/kube-score.yaml,
+# and the generated chart files (values.schema.json, README.md) checked against `make generate`.
 # The on-cluster install test (tests/chart/test_install.py, `make chart-test-cluster`) needs the
 # test bed and the images; it starts what is missing.
 CHART_DIR    := helm/agent-service
@@ -45,11 +46,13 @@ chart-unittest: chart-tools
 	@mkdir -p $(RESULTS)/chart
 	@helm unittest --strict -t JUnit -o $(RESULTS)/chart/helm-unittest.xml $(CHART_DIR)
 
+# tests/chart/ but the install: lint, kubeconform, schema, PSS, kube-score (test_manifests.py), the seed's
+# snippets and the generated files
 chart-pytest: chart-tools chart-schemas
 	@$(PY) -m pytest -q -p no:cacheprovider tests/chart --ignore=tests/chart/test_install.py \
 	  --junitxml=$(RESULTS)/chart/pytest.xml
 
-chart-test: chart-test-offline ## lint, kubeconform, helm-unittest, schema + PSS pytest, then the dev install on the test bed
+chart-test: chart-test-offline ## lint, kubeconform, helm-unittest, schema + PSS + kube-score pytest, then the dev install on the test bed
 	@$(MAKE) chart-test-cluster
 
 chart-test-offline: chart-unittest chart-pytest ## only the checks that need no cluster and no docker (chart-pytest runs lint and kubeconform)

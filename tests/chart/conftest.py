@@ -52,11 +52,40 @@ def kubeconform(manifests: str) -> tuple[int, dict]:
     return proc.returncode, json.loads(proc.stdout)
 
 
+def kube_score(manifests: str, enable: list[str], ignore: list[str]) -> list[dict]:
+    """`kube-score score` over the manifests (make gotools), the optional checks `enable` on and the
+    checks `ignore` off, for the test bed's Kubernetes minor; the `kube-score/ignore` annotations do
+    not count, so tests/chart/kube-score.yaml stays the one place that accepts a finding. Its JSON
+    report: one entry per scored object, with its checks, their grade and comments."""
+    assert shutil.which("kube-score"), "kube-score is not on PATH: run `make gotools`"
+    major, minor = KUBE_VERSION.split(".")[:2]
+    cmd = ["kube-score", "score", "--output-format", "json", "--kubernetes-version", f"v{major}.{minor}",
+           "--disable-ignore-checks-annotations"]
+    for check in enable:
+        cmd += ["--enable-optional-test", check]
+    for check in ignore:
+        cmd += ["--ignore-test", check]
+    # exit code 1: some check is critical; the caller decides what that means
+    proc = subprocess.run([*cmd, "-"], input=manifests, capture_output=True, text=True, check=False)
+    assert proc.returncode in (0, 1), f"kube-score exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(proc.stdout)
+
+
+def render_env_text(env: str, *extra: str) -> str:
+    """helm template's output for one environment's values file, as helm writes it."""
+    return helm_template("-f", str(CHART / f"values-{env}.yaml"), *extra).stdout
+
+
 def render_env(env: str, *extra: str) -> list[dict]:
-    proc = helm_template("-f", str(CHART / f"values-{env}.yaml"), *extra)
-    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+    return [d for d in yaml.safe_load_all(render_env_text(env, *extra)) if d]
 
 
 @pytest.fixture(scope="session", params=ENVIRONMENTS)
-def env_manifests(request) -> tuple[str, list[dict]]:
-    return request.param, render_env(request.param)
+def env_rendered(request) -> tuple[str, str]:
+    return request.param, render_env_text(request.param)
+
+
+@pytest.fixture(scope="session")
+def env_manifests(env_rendered) -> tuple[str, list[dict]]:
+    env, text = env_rendered
+    return env, [d for d in yaml.safe_load_all(text) if d]

@@ -1,12 +1,18 @@
-"""Every rendered pod spec, in every environment, meets Pod Security "restricted" and the
-kube-score basics (requests + limits incl. ephemeral-storage, probes with readiness != liveness,
-UID/GID >= 10000, read-only root filesystem, pinned image tags), and the chart's own rules hold
-(beat single + Recreate, worker grace > task hard limit, rollout checksums, version label)."""
+"""Each environment's render passes the real kube-score (KUBE_SCORE_VERSION in versions.env) with the
+checks and accepted findings of tests/chart/kube-score.yaml; every rendered pod spec meets Pod
+Security "restricted", every long-running container has liveness and readiness probes (kube-score
+asks for them only behind a Service), and the chart's own rules hold (beat single + Recreate, worker
+grace > task hard limit, rollout checksums, version label, the seed's numbers)."""
 
 from __future__ import annotations
 
+import csv
+import subprocess
+from pathlib import Path
+
 import pytest
-from conftest import render_env
+import yaml
+from conftest import ENVIRONMENTS, kube_score, render_env
 
 POD_KINDS = {"Deployment", "StatefulSet", "Job", "DaemonSet"}
 PSS_VOLUME_TYPES = {
@@ -78,47 +84,127 @@ def pss_restricted_violations(spec: dict) -> list[str]:
     return bad
 
 
-def kube_score_violations(kind: str, spec: dict) -> list[str]:
-    bad = []
-    psc = spec.get("securityContext", {}) or {}
-    for c in containers(spec):
-        name, sc = c["name"], c.get("securityContext", {}) or {}
-        res = c.get("resources", {})
-        for section in ("requests", "limits"):
-            for r in ("cpu", "memory", "ephemeral-storage"):
-                if r not in res.get(section, {}):
-                    bad.append(f"{name}: no {section}.{r}")
-        if sc.get("readOnlyRootFilesystem") is not True:
-            bad.append(f"{name}: root filesystem writable")
-        for key in ("runAsUser", "runAsGroup"):
-            value = effective(psc, sc, key)
-            if value is None or value < 10000:
-                bad.append(f"{name}: {key} {value} < 10000")
-        image = c["image"]
-        tag = image.rsplit("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
-        if "@sha256:" not in image and tag in ("", "latest"):
-            bad.append(f"{name}: image {image} has no pinned tag")
-        if kind != "Job":
-            live, ready = c.get("livenessProbe"), c.get("readinessProbe")
-            if not ready:
-                bad.append(f"{name}: no readinessProbe")
-            if not live:
-                bad.append(f"{name}: no livenessProbe")
-            if live and ready and live == ready:
-                bad.append(f"{name}: livenessProbe identical to readinessProbe")
-    return bad
-
-
 def test_pod_security_restricted(env_manifests):
     env, manifests = env_manifests
     problems = {m["metadata"]["name"]: pss_restricted_violations(t["spec"]) for m, t in pods(manifests)}
     assert {k: v for k, v in problems.items() if v} == {}, env
 
 
-def test_kube_score_basics(env_manifests):
+def test_long_running_containers_have_probes(env_manifests):
+    """kube-score asks for probes only of the pods a Service selects (beat has none), and a missing
+    livenessProbe is only "almost OK" there: every container of a Deployment or StatefulSet has both."""
     env, manifests = env_manifests
-    problems = {m["metadata"]["name"]: kube_score_violations(m["kind"], t["spec"]) for m, t in pods(manifests)}
-    assert {k: v for k, v in problems.items() if v} == {}, env
+    problems = {f"{m['metadata']['name']}/{c['name']}": probe
+                for m, t in pods(manifests) if m["kind"] != "Job"
+                for c in containers(t["spec"])
+                for probe in ("livenessProbe", "readinessProbe") if not c.get(probe)}
+    assert problems == {}, env
+
+
+KUBE_SCORE_CONFIG = Path(__file__).with_name("kube-score.yaml")
+# kube-score's grades (scorecard.Grade): 1 critical, 5 warning, 7 almost OK, 10 OK
+KUBE_SCORE_WARNING = 5
+
+# a Deployment without resource limits, which kube-score's container-resources check reports; the
+# ignore annotation shows that only tests/chart/kube-score.yaml can accept a finding
+NO_LIMITS_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: no-limits
+  namespace: agents
+  annotations:
+    kube-score/ignore: container-resources
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: no-limits}
+  template:
+    metadata:
+      labels: {app: no-limits}
+    spec:
+      containers:
+        - name: app
+          image: registry.example/app:1.2.3
+          resources:
+            requests: {cpu: 100m, memory: 128Mi}
+"""
+
+
+def kube_score_config() -> dict:
+    return yaml.safe_load(KUBE_SCORE_CONFIG.read_text())
+
+
+def kube_score_findings(manifests: str) -> list[tuple[str, str, str]]:
+    """kube-score's critical and warning findings with the checks kube-score.yaml turns on and off:
+    (Kind/name, check id, message), one per comment."""
+    config = kube_score_config()
+    report = kube_score(manifests, list(config["enable-optional-test"]), list(config["ignore-test"]))
+    findings = []
+    for obj in report:
+        name = f"{obj['type_meta']['kind']}/{obj['object_meta']['name']}"
+        for result in obj["checks"] or []:
+            if result["skipped"] or result["grade"] > KUBE_SCORE_WARNING:
+                continue
+            for comment in result["comments"] or [{"path": "", "summary": result["check"]["name"]}]:
+                where = f"({comment['path']}) " if comment["path"] else ""
+                findings.append((name, result["check"]["id"], where + comment["summary"]))
+    return findings
+
+
+def accepts(rule: dict, env: str, name: str, check: str) -> bool:
+    return rule["check"] == check and env in rule["environments"] and name in rule.get("objects", [name])
+
+
+def kube_score_problems(env: str, manifests: str) -> tuple[list[str], list[str]]:
+    """The findings that kube-score.yaml does not accept in `env`, as "Kind/name: check: message", and
+    the acceptances for `env` that match no finding (stale: the chart or kube-score changed)."""
+    rules = kube_score_config()["accept"]
+    findings = kube_score_findings(manifests)
+    problems = sorted(f"{name}: {check}: {message}" for name, check, message in findings
+                      if not any(accepts(rule, env, name, check) for rule in rules))
+    stale = [f"{rule['check']} on {obj or 'any object'}"
+             for rule in rules if env in rule["environments"]
+             for obj in rule.get("objects", [None])
+             if not any(check == rule["check"] and obj in (None, name) for name, check, _ in findings)]
+    return problems, stale
+
+
+def test_kube_score(env_rendered):
+    env, manifests = env_rendered
+    problems, stale = kube_score_problems(env, manifests)
+    report = []
+    if problems:
+        report += [f"{env}: kube-score findings that tests/chart/kube-score.yaml does not accept:", *problems]
+    if stale:
+        report += [f"{env}: acceptances in tests/chart/kube-score.yaml that match no finding:", *stale]
+    if report:
+        pytest.fail("\n  ".join(report))
+
+
+def test_kube_score_names_a_finding():
+    """The check fails on a real finding and names it: object, check and kube-score's message."""
+    problems, _ = kube_score_problems("prod", NO_LIMITS_DEPLOYMENT)
+    assert "Deployment/no-limits: container-resources: (app) CPU limit is not set" in problems, problems
+    assert "Deployment/no-limits: container-resources: (app) Memory limit is not set" in problems, problems
+
+
+def test_kube_score_config_names_real_checks():
+    """Every check kube-score.yaml names exists in this kube-score (an unknown id would turn nothing
+    off), the optional ones are optional, and every choice gives its reason."""
+    listing = subprocess.run(["kube-score", "list"], capture_output=True, text=True, check=True).stdout
+    kinds = {row[0]: row[-1] for row in csv.reader(listing.splitlines()) if row}
+    config = kube_score_config()
+    assert {check: kinds.get(check) for check in config["enable-optional-test"]} == \
+        dict.fromkeys(config["enable-optional-test"], "optional")
+    assert {check: kinds.get(check) for check in config["ignore-test"]} == \
+        dict.fromkeys(config["ignore-test"], "default")
+    for rule in config["accept"]:
+        assert rule["check"] in kinds and rule["check"] not in config["ignore-test"], rule
+        assert set(rule["environments"]) <= set(ENVIRONMENTS), rule
+    reasons = [*config["enable-optional-test"].values(), *config["ignore-test"].values(),
+               *(rule.get("reason") for rule in config["accept"])]
+    assert all(isinstance(r, str) and r.strip() for r in reasons), config
 
 
 def test_every_pod_has_version_label_and_checksums(env_manifests):
