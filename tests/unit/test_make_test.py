@@ -2,13 +2,15 @@
 
 The chain runs one stage after the other and goes on after a failure; a lane starts with the
 first stage of the chain; the total counts every case and every stage that did not run, failed
-without a failing case, or recorded nothing; SIDE_BY_SIDE runs at most N targets at once on its
+without a failing case, recorded nothing, or ran without being one of TEST_STAGES; the stages
+that `make test` runs are its TEST_STAGES; SIDE_BY_SIDE runs at most N targets at once on its
 own and shares the job slots of `make -j` under it.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -31,8 +33,12 @@ def make(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict[
     return proc, events
 
 
-def run_test(tmp_path: Path, chain: str, lanes: str = "") -> tuple[subprocess.CompletedProcess, dict, dict]:
-    proc, events = make(tmp_path, "test", "TEST_PREREQS=fake-prep", f"TEST_CHAIN={chain}", f"TEST_LANES={lanes}")
+# `make test` on stand-in stages only: no real stage after the chain and the lanes either
+FAKE_TEST = ("test", "TEST_PREREQS=fake-prep", "TEST_TAIL=")
+
+
+def run_test(tmp_path: Path, chain: str, lanes: str = "", *more: str) -> tuple[subprocess.CompletedProcess, dict, dict]:
+    proc, events = make(tmp_path, *FAKE_TEST, f"TEST_CHAIN={chain}", f"TEST_LANES={lanes}", *more)
     times = json.loads((tmp_path / "results" / "stage-times.json").read_text())
     return proc, events, times
 
@@ -47,7 +53,8 @@ def test_the_chain_runs_in_order_and_goes_on_after_a_failure_beside_a_lane(tmp_p
     assert proc.stdout.splitlines()[-1] == "5 passed, 1 failed"
     assert "FAILED fake::chain-b-fail" in proc.stdout
     assert times["stages"]["chain-b"] == {"seconds": times["stages"]["chain-b"]["seconds"], "rc": 2,
-                                          "passed": 1, "failed": 1}
+                                          "passed": 1, "failed": 1,
+                                          "kinds": {"unclassified": {"passed": 1, "failed": 1}}}
     assert (tmp_path / "results" / "logs" / "lane.log").exists()
 
 
@@ -73,6 +80,32 @@ def test_a_stage_that_proves_nothing_fails_the_run(tmp_path, chain, note):
     assert proc.stdout.splitlines()[-1].endswith(" passed, 1 failed")
 
 
+def test_a_stage_that_runs_but_is_not_registered_fails_the_run(tmp_path):
+    """A lane in the graph whose name TEST_STAGES lacks: its cases are counted, and it is one failure."""
+    proc, events, times = run_test(tmp_path, "chain-a", "lane", "TEST_STAGES=chain-a")
+    assert "lane" in events and proc.returncode != 0
+    assert proc.stdout.splitlines()[-1] == "3 passed, 1 failed"
+    assert "stage lane left results in " in proc.stdout and "not one of make test's TEST_STAGES" in proc.stdout
+    assert times["stages"]["lane"]["failed"] == 1
+
+
+def test_the_stages_make_test_runs_are_the_stages_it_counts(tmp_path):
+    """Every stage the Makefile's graph runs is handed to results_total.py, and every stage handed to it runs.
+
+    make -n prints recipes instead of running them, except the lines that call $(MAKE); with MAKE=true
+    those run no stage, and RUN_STAGE only writes each stage's record."""
+    results = tmp_path / "results"
+    (results / "logs").mkdir(parents=True)
+    dry = ["make", "--no-print-directory", "-n", "MAKE=true", f"RESULTS={results}"]
+    subprocess.run([*dry, "test-stages"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    ran = sorted(p.stem for p in results.glob("*.stage") if p.stem != "prepare")
+    test = subprocess.run([*dry, "test"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    counted = re.search(rf"scripts/results_total\.py {re.escape(str(results))} (.*)", test.stdout)
+    assert counted, test.stdout
+    assert "lint" in ran and "e2e" in ran, ran
+    assert ran == sorted(counted.group(1).split())
+
+
 def overlap(events: dict, names: list[str]) -> int:
     """The most of names that ran at the same moment."""
     marks = sorted([(events[n]["start"], 1) for n in names] + [(events[n]["end"], -1) for n in names])
@@ -85,8 +118,7 @@ def overlap(events: dict, names: list[str]) -> int:
 
 def test_the_chain_keeps_its_slot_beside_a_lane_that_wants_more(tmp_path):
     """A lane that would run 3 targets at once takes every free slot; the chain never waits for one."""
-    proc, events = make(tmp_path, "test", "TEST_JOBS=2", "TEST_PREREQS=fake-prep", "TEST_CHAIN=chain-a chain-c",
-                        "TEST_LANES=greedy-lane")
+    proc, events = make(tmp_path, *FAKE_TEST, "TEST_JOBS=2", "TEST_CHAIN=chain-a chain-c", "TEST_LANES=greedy-lane")
     assert proc.stdout.splitlines()[-1] == "6 passed, 0 failed", proc.stdout
     assert events["chain-c"]["start"] - events["chain-a"]["end"] < 0.5, "the chain waited for a job slot"
     beside_chain = [n for n in ("long-1", "long-2", "long-3") if events[n]["start"] < events["chain-c"]["end"] - 0.3]
