@@ -24,12 +24,15 @@ export ANSIBLE_HOME := $(ROOT)/.cache/ansible
 # and the chain alone leaves about half of the 2 cores idle. Make's graph runs them with
 # TEST_JOBS job slots (--output-sync: each target's output whole when it ends): one for the
 # chain, one for each lane, and the rest for the e2e scenarios, which also take the chain's slot
-# once it is done (monitoring-test has its own two). What the stages share is built once first
-# (test-prereqs), so that no two build it at once.
+# once it is done (monitoring-test has its own two). The tail starts when the chain and every
+# lane have ended. What the stages share is built once first (test-prereqs), so that no two
+# build it at once.
 TEST_CHAIN  := lint unit sanity chart-test app-test testbed-test
-TEST_LANES  := monitoring-test e2e
-TEST_STAGES := $(TEST_CHAIN) $(TEST_LANES)
-TEST_JOBS   ?= 4
+TEST_LANES  := monitoring-test e2e faults-namespace
+# after the chain and every lane: what stops components of the node that all of them use
+TEST_TAIL   := faults-node
+TEST_STAGES := $(TEST_CHAIN) $(TEST_LANES) $(TEST_TAIL)
+TEST_JOBS   ?= 5
 TEST_PREREQS ?= test-prereqs
 
 .PHONY: help test test-stages test-chain test-prereqs venv clean-results
@@ -41,7 +44,7 @@ test: ## run every test stage and print "N passed, N failed"
 	@$(MAKE) -k -j$(TEST_JOBS) --output-sync=target test-stages || true
 	@$(PY) scripts/results_total.py $(RESULTS) $(TEST_STAGES)
 
-test-stages: test-chain $(addprefix test-stage-,$(TEST_LANES))
+test-stages: test-chain $(addprefix test-stage-,$(TEST_LANES) $(TEST_TAIL))
 
 # RUN_STAGE(target, name): `make <target>` with its JUnit files under $(RESULTS)/<name>, its
 # output in $(RESULTS)/logs/<name>.log and <name>.stage recording its exit code, start and end.
@@ -51,7 +54,7 @@ RUN_STAGE = start=$$(date +%s.%N); rc=0; \
 	echo "$$rc $$start $$(date +%s.%N)" > $(RESULTS)/$(2).stage; \
 	echo "==> make $(1): rc=$$rc"
 
-.PHONY: test-stage-prepare $(addprefix test-stage-,$(TEST_LANES))
+.PHONY: test-stage-prepare $(addprefix test-stage-,$(TEST_LANES) $(TEST_TAIL))
 test-stage-prepare:
 	@+$(call RUN_STAGE,$(TEST_PREREQS),prepare)
 
@@ -63,12 +66,15 @@ test-chain: test-stage-prepare
 $(addprefix test-stage-,$(TEST_LANES)): test-stage-%: test-stage-prepare
 	@+$(call RUN_STAGE,$*,$*)
 
+$(addprefix test-stage-,$(TEST_TAIL)): test-stage-%: test-chain $(addprefix test-stage-,$(TEST_LANES))
+	@+$(call RUN_STAGE,$*,$*)
+
 # Runs the targets $(2) side by side: in the job slots of `make -j` when there are any, else
 # $(1) at once.
 SIDE_BY_SIDE = $(MAKE) $(if $(findstring --jobserver,$(MAKEFLAGS)),,-j$(1) --output-sync=target) $(2)
 
 # the prerequisites that more than one stage uses (stamps: a no-op when they are up to date)
 test-prereqs: venv debs collection gotools chart-schemas integration-venv otelcol otelcol-image cluster testbed-ingress helm-diff \
-  monitoring-crds monitoring-images app-image chart-images
+  monitoring-crds monitoring-images app-image chart-images faults-images
 
 include $(sort $(wildcard mk/*.mk))

@@ -4,6 +4,8 @@
     cluster.py up       start it (no-op on a running, healthy cluster)
     cluster.py down     stop every process, remove iptables chains, mounts, links, state
     cluster.py status   exit 0 when the cluster runs and is healthy
+    cluster.py restart COMPONENT   kill one component and start it again (fault matrix)
+    cluster.py reboot   stop every component and pod, start them again on the kept state
 
 Components: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a dedicated
 containerd (own socket and root), kubelet, kube-proxy (iptables), kube-router's NetworkPolicy
@@ -147,9 +149,9 @@ def pid_of(name: str) -> int | None:
 STARTED: dict[str, subprocess.Popen] = {}
 
 
-def start(name: str, argv: list[str], env: dict | None = None) -> None:
+def start(name: str, argv: list[str], env: dict | None = None, append: bool = False) -> None:
     LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{name}.log", "wb")
+    log = open(LOGS / f"{name}.log", "ab" if append else "wb")
     path = f"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{bin_dir()}"
     full_env = dict(os.environ, PATH=path)
     full_env.pop("KUBECONFIG", None)
@@ -608,7 +610,21 @@ def up(args) -> int:
     save_sysctls()
     make_pki(node, ip)
     write_configs(node, ip)
-    argv = component_argv(node, ip)
+    boot(node, args.timeout)
+    KUBECONFIG_OUT.parent.mkdir(parents=True, exist_ok=True)
+    kubeconfig("admin", "kubernetes-admin", embed=True)
+    shutil.copyfile(PKI / "admin.kubeconfig", KUBECONFIG_OUT)
+    KUBECONFIG_OUT.chmod(0o600)
+    say(f"all Ready in {time.monotonic() - T0:.1f}s; logs in {LOGS}")
+    print(f"export KUBECONFIG={KUBECONFIG_OUT}")
+    return 0
+
+
+def boot(node: str, timeout: float) -> None:
+    """Start every component in order on the PKI and configs in STATE; wait until the node and
+    the system pods are Ready. `up` calls it on a fresh STATE, `reboot` on the one it kept."""
+    v = versions()
+    argv = component_argv(node, host_ip())
 
     # an etcd of a test bed stopped a moment ago can still hold its ports
     wait_for("etcd's ports 2379 and 2380 to be free", lambda: port_free(2379) and port_free(2380), 20)
@@ -671,7 +687,7 @@ def up(args) -> int:
         return len(items) >= 3 and all(d["status"].get("readyReplicas", 0) >= d["spec"].get("replicas", 1)
                                        for d in items)
     wait_for("CoreDNS, metrics-server and local-path-provisioner to be Ready", deployments_ready,
-             args.timeout, "kubelet", interval=0.5)
+             timeout, "kubelet", interval=0.5)
     wait_for("the metrics API (v1beta1.metrics.k8s.io) to be Available",
              lambda: kubectl("get", "apiservice", "v1beta1.metrics.k8s.io", "-o",
                              "jsonpath={.status.conditions[?(@.type=='Available')].status}",
@@ -679,13 +695,6 @@ def up(args) -> int:
     for name in COMPONENTS:
         if pid_of(name) is None:
             raise TestbedError(f"{name} exited; last lines of its log:\n{log_tail(name)}")
-    KUBECONFIG_OUT.parent.mkdir(parents=True, exist_ok=True)
-    kubeconfig("admin", "kubernetes-admin", embed=True)
-    shutil.copyfile(PKI / "admin.kubeconfig", KUBECONFIG_OUT)
-    KUBECONFIG_OUT.chmod(0o600)
-    say(f"all Ready in {time.monotonic() - T0:.1f}s; logs in {LOGS}")
-    print(f"export KUBECONFIG={KUBECONFIG_OUT}")
-    return 0
 
 
 # --------------------------------------------------------------------------- down
@@ -824,38 +833,12 @@ def down(args) -> int:
         say("no test bed here; nothing to do")
         return 0
     say("stopping the test bed")
-    stop("kubelet")
-    if pid_of("containerd") and (bin_dir() / "crictl").exists():
-        run([str(bin_dir() / "crictl"), f"--runtime-endpoint=unix://{CONTAINERD_SOCK}", "--timeout=30s",
-             "rmp", "--all", "--force"], check=False, timeout=90)
-    for name in COMPONENTS:
-        stop(name)
-    for _ in range(3):  # shims, pod processes, anything else of ours
-        pids = our_pids()
-        if not pids:
-            break
-        kill_all(pids)
-        time.sleep(0.5)
-    unmount_ours()
-    remove_cgroups()
-    n = clean_iptables()
-    clean_nftables()
-    if Path(f"/sys/class/net/{BRIDGE}").exists():
-        run(["ip", "link", "delete", BRIDGE], check=False)
+    halt()
     try:
         for key, value in json.loads((STATE / "sysctl-saved.json").read_text()).items():
             Path("/proc/sys", key).write_text(value)
     except (OSError, ValueError):
         pass
-    clean_ipsets()
-    # the kubelet's /var/log/containers symlinks that point into our pod logs
-    for link in Path("/var/log/containers").glob("*.log") if Path("/var/log/containers").exists() else []:
-        try:
-            if str(STATE) in os.readlink(link):
-                link.unlink()
-        except OSError:
-            pass
-    shutil.rmtree(RUN, ignore_errors=True)
     keep = set() if args.purge else {CONTAINERD_ROOT.name}
     if STATE.exists():
         for entry in STATE.iterdir():
@@ -871,8 +854,101 @@ def down(args) -> int:
     leftovers = our_pids()
     if leftovers:
         raise TestbedError(f"processes of the test bed survived: {sorted(leftovers)}")
-    say(f"test bed removed ({n} iptables chains/rules; "
-        f"{'image store purged' if args.purge else f'image store kept in {CONTAINERD_ROOT}'})")
+    say(f"test bed removed ({'image store purged' if args.purge else f'image store kept in {CONTAINERD_ROOT}'})")
+    return 0
+
+
+def halt() -> None:
+    """What a power-off does to the test bed: every process stopped, pods and their mounts,
+    cgroups, iptables chains, the bridge and /run gone. STATE (PKI, etcd, volumes, images) stays."""
+    stop("kubelet")
+    if pid_of("containerd") and (bin_dir() / "crictl").exists():
+        run([str(bin_dir() / "crictl"), f"--runtime-endpoint=unix://{CONTAINERD_SOCK}", "--timeout=30s",
+             "rmp", "--all", "--force"], check=False, timeout=90)
+    for name in COMPONENTS:
+        stop(name)
+    for _ in range(3):  # shims, pod processes, anything else of ours
+        pids = our_pids()
+        if not pids:
+            break
+        kill_all(pids)
+        time.sleep(0.5)
+    unmount_ours()
+    remove_cgroups()
+    clean_iptables()
+    clean_nftables()
+    if Path(f"/sys/class/net/{BRIDGE}").exists():
+        run(["ip", "link", "delete", BRIDGE], check=False)
+    clean_ipsets()
+    # the kubelet's /var/log/containers symlinks that point into our pod logs
+    for link in Path("/var/log/containers").glob("*.log") if Path("/var/log/containers").exists() else []:
+        try:
+            if str(STATE) in os.readlink(link):
+                link.unlink()
+        except OSError:
+            pass
+    shutil.rmtree(RUN, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- faults
+
+# how each component shows it serves again after a restart
+def _serves(name: str) -> bool:
+    if name == "etcd":
+        return http_ok("http://127.0.0.1:2379/health")
+    if name == "kube-apiserver":
+        return kubectl("get", "--raw=/readyz", check=False, timeout=10).returncode == 0
+    if name == "containerd":
+        return run([binary("crictl"), f"--runtime-endpoint=unix://{CONTAINERD_SOCK}", "--timeout=5s", "info"],
+                   check=False, timeout=10).returncode == 0
+    if name == "kubelet":
+        return http_ok("http://127.0.0.1:10248/healthz")
+    if name == "registry":
+        return http_ok(f"http://{REGISTRY}/v2/")
+    return True
+
+
+def restart(args) -> int:
+    """Kill one component (SIGKILL, as a crash) and start it again as `up` does; wait until it
+    serves. The fault matrix uses it; what runs on the node (pods, other components) stays."""
+    if args.component not in COMPONENTS:
+        raise TestbedError(f"unknown component {args.component!r}; one of: {', '.join(COMPONENTS)}")
+    if not PIDS.exists():
+        raise TestbedError("no test bed here; 'make cluster' first")
+    node = node_name()
+    argv = component_argv(node, host_ip())[args.component]
+    pid = pid_of(args.component)
+    if pid is not None:  # a component that is not running is only started
+        os.kill(pid, signal.SIGKILL)
+        wait_for(f"{args.component} (pid {pid}) to exit", lambda: not Path(f"/proc/{pid}/fd").exists()
+                 or not any(Path(f"/proc/{pid}/fd").iterdir()), 30)
+    ports = [port for port, owner in PORTS.items() if owner.split(" (")[0] == args.component]
+    wait_for(f"the ports of {args.component} {ports} to be free", lambda: all(port_free(p) for p in ports), 30)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with open(LOGS / f"{args.component}.log", "ab") as log:
+        log.write(f"\n--- cluster.py restart at {time.strftime('%H:%M:%S')} ---\n".encode())
+    start(args.component, argv, append=True)
+    wait_for(f"{args.component} to serve", lambda: _serves(args.component), args.timeout, args.component, 0.25)
+    wait_for(f"node {node} to be Ready", lambda: healthy(), args.timeout, args.component, 0.5)
+    say(f"{args.component} restarted (pid {pid} -> {pid_of(args.component)}) and serving; node Ready")
+    return 0
+
+
+def reboot(args) -> int:
+    """Every component and pod stopped, then started again on the state kept in STATE (PKI,
+    etcd's data, volumes, images), as after a reboot of the node."""
+    if not healthy():
+        raise TestbedError("the test bed is not running and healthy; 'make cluster' first")
+    say("stopping every component and pod (STATE is kept)")
+    halt()
+    leftovers = our_pids()
+    if leftovers:
+        raise TestbedError(f"processes of the test bed survived the halt: {sorted(leftovers)}")
+    for d in (RUN, PIDS):
+        d.mkdir(parents=True, exist_ok=True)
+    say("starting it again")
+    boot(node_name(), args.timeout)
+    say(f"rebooted in {time.monotonic() - T0:.1f}s")
     return 0
 
 
@@ -893,6 +969,11 @@ def main() -> int:
     p_down = sub.add_parser("down", help="remove the cluster")
     p_down.add_argument("--purge", action="store_true", help="also remove containerd's image store")
     sub.add_parser("status", help="exit 0 when the cluster runs and is healthy")
+    p_restart = sub.add_parser("restart", help="kill one component and start it again (fault matrix)")
+    p_restart.add_argument("component", help="one of: " + ", ".join(COMPONENTS))
+    p_restart.add_argument("--timeout", type=float, default=120, help="seconds to wait until it serves")
+    p_reboot = sub.add_parser("reboot", help="stop every component and pod, start them again (fault matrix)")
+    p_reboot.add_argument("--timeout", type=float, default=300, help="seconds to wait for the system pods")
     args = parser.parse_args()
     # one `up`/`down` at a time: several stages (or helpers) may ask for the cluster at once;
     # the second `up` waits and then finds a healthy cluster
@@ -900,7 +981,7 @@ def main() -> int:
     if args.cmd != "status":
         fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        return {"up": up, "down": down, "status": status}[args.cmd](args)
+        return {"up": up, "down": down, "status": status, "restart": restart, "reboot": reboot}[args.cmd](args)
     except TestbedError as err:
         print(f"cluster: error: {err}", file=sys.stderr)
         return 1

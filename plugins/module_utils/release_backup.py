@@ -124,12 +124,14 @@ def run_to_files(jobs, env=None):
     """
     running, failures = [], []
     for argv, path in jobs:
-        out = private_file(path)
+        out = None
         try:
+            out = private_file(path)
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=env)
-        except OSError as exc:
-            out.close()
-            failures.append((argv, 127, str(exc)))
+        except OSError as exc:  # the file cannot be created (read-only, full) or the command cannot start
+            if out is not None:
+                out.close()
+            failures.append((argv, 127, f"{path}: {exc.strerror or exc}"))
             continue
         running.append((argv, proc, out))
     for argv, proc, out in running:

@@ -232,7 +232,10 @@ def take(module, params):
                     database=dict(method="exec" if pod else database, pending=False, pod=pod, entries=None),
                     would_write=[os.path.basename(job[1]) for job in jobs])
     if database != "file":
-        os.makedirs(path)  # under umask 077 (main), like every file of the backup
+        try:
+            os.makedirs(path)  # under umask 077 (main), like every file of the backup
+        except OSError as exc:  # read-only, full, or not ours: said plainly, not as a traceback
+            raise BackupError(f"cannot create the backup directory {path}: {exc.strerror or exc}") from exc
     failures = run_to_files(jobs)
     if failures:
         raise BackupError(f"the backup of {params['release_name']} could not be written", describe_failures(failures))

@@ -11,6 +11,7 @@ to bench/results/faults.json and faults.md at the end of the session (merged by 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -63,6 +64,11 @@ def helm(*args, check=True, timeout=120):
 def helm_history(ns=NS):
     res = helm("history", RELEASE, "-n", ns, "--max", "100", "-o", "json", check=False)
     return json.loads(res.stdout) if res.returncode == 0 else []
+
+
+def helm_status(ns=NS):
+    """The release's status now (deployed, pending-upgrade, ...)."""
+    return json.loads(helm("status", RELEASE, "-n", ns, "-o", "json").stdout)["info"]["status"]
 
 
 def helm_values(ns=NS):
@@ -136,6 +142,49 @@ def psql(sql, ns=NS, check=True):
 
 def count_rows(ns=NS):
     return int(psql("SELECT count(*) FROM invocations", ns=ns) or 0)
+
+
+FINAL = ("succeeded", "failed", "timeout")
+
+
+def invocation_ids(ns=NS):
+    """{invocation id: status} of every row of the invocations table."""
+    rows = psql("SELECT id, status FROM invocations", ns=ns).splitlines()
+    return dict(row.split("|", 1) for row in rows if row)
+
+
+def assert_invocations_kept(before, ns=NS):
+    """Every id present before is present now, and an id that had a final status still has it.
+
+    Returns the ids now present (rows written since then are allowed: smoke tests add some)."""
+    after = invocation_ids(ns)
+    lost = sorted(set(before) - set(after))
+    assert not lost, f"invocations lost: {lost}"
+    changed = {i: (s, after[i]) for i, s in before.items() if s in FINAL and after[i] != s}
+    assert not changed, f"final statuses changed: {changed}"
+    return after
+
+
+def secret_digests(ns=NS):
+    """{Secret name: sha256 of its data and resourceVersion}: a Secret rewritten with the same data counts."""
+    items = json.loads(kubectl("get", "secrets", "-n", ns, "-o", "json").stdout)["items"]
+    return {s["metadata"]["name"]: hashlib.sha256(json.dumps([s.get("data"), s["metadata"]["resourceVersion"]],
+                                                             sort_keys=True).encode()).hexdigest()[:16]
+            for s in items if s.get("type") != "helm.sh/release.v1"}
+
+
+def state(ns=NS):
+    """What a refused input must leave as it was: helm history, invocation rows, Secrets."""
+    return {"history": [(h["revision"], h["status"]) for h in helm_history(ns)],
+            "invocations": invocation_ids(ns), "secrets": secret_digests(ns)}
+
+
+def assert_unchanged(before, ns=NS):
+    """Nothing changed since `before` (from state()): same revisions, rows (ids, statuses) and Secrets."""
+    after = state(ns)
+    for key in before:
+        assert after[key] == before[key], f"{key} changed: {before[key]} -> {after[key]}"
+    return after
 
 
 def wait_ready(ns=NS, timeout=240):
@@ -246,6 +295,17 @@ def _check_secrets(out, label):
         assert s not in out, f"{label}: a secret value appears in the playbook output"
 
 
+def failure_message(run):
+    """The msg of the run's first failed task (`fatal: [...]: FAILED! => {...}`), or '' when none failed."""
+    for line in run.out.splitlines():
+        if line.startswith("fatal:") and "=> " in line:
+            try:
+                return str(json.loads(line.split("=> ", 1)[1]).get("msg", ""))
+            except ValueError:
+                return line
+    return ""
+
+
 def run_playbook(label, extra=None, playbook="deploy", timeout=900):
     """Run a playbook to the end; returns Run (rc, output, seconds, the new report)."""
     argv = _write_run_files(label, extra, playbook)
@@ -321,6 +381,26 @@ def wait_for_helm_status(proc, wanted="pending-upgrade", timeout=400):
                 return status
         time.sleep(0.5)
     raise AssertionError(f"never saw {wanted} (last {status}, rc {proc.poll()})")
+
+
+def template_change(label):
+    """release_extra_values that change the API's pod template on every call (the label and the
+    time in annotations): a case run again, or after another, always has an upgrade to make."""
+    return {"config": {"logLevel": "INFO"},
+            "api": {"podAnnotations": {"faults/run": label, "faults/at": f"{time.time():.3f}"}}}
+
+
+def start_until_pending(label, extra=None):
+    """Start a deploy of the baseline version with a changed pod template; return it once it is pending-upgrade."""
+    proc = start_playbook(label, {"release_version": BASE_VERSION, **(extra or {}),
+                                  "release_extra_values": template_change(label)})
+    try:
+        wait_for_helm_status(proc, "pending-upgrade")
+    except BaseException:
+        kill_session(proc)
+        proc.log.close()
+        raise
+    return proc
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -485,38 +565,51 @@ def pytest_runtest_makereport(item, call):
         item.rep_call = rep
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "node: stops a component of the test bed's node (run alone on the cluster)")
+
+
+# Each session writes its rows to ROWS/<FAULTS_PART>.json; the table is every rows file there.
+# `make faults` (and make test's faults lane) empties ROWS first, so the table holds that run's
+# cases alone, whether they ran in one session or in two (the node faults run after the lanes).
+ROWS = WORK / "rows"
+PART = os.environ.get("FAULTS_PART", "all")
+
+
 def pytest_sessionfinish(session, exitstatus):
     if not _ROWS:
         return
+    ROWS.mkdir(parents=True, exist_ok=True)
+    (ROWS / f"{PART}.json").write_text(json.dumps({
+        "part": PART, "ended": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "rows": list(_ROWS.values())}, indent=1) + "\n")
+    write_table([json.loads(f.read_text()) for f in sorted(ROWS.glob("*.json"))])
+
+
+def write_table(parts):
+    """bench/results/faults.json and faults.md from the rows of `parts` (one per pytest session)."""
+    rows = sorted((r for part in parts for r in part["rows"]), key=lambda r: r["case"])
+    passed = sum(r["outcome"] == "passed" for r in rows)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    jpath = RESULTS_DIR / "faults.json"
-    try:
-        old = json.loads(jpath.read_text())
-        rows = {r["case"]: r for r in old.get("cases", [])}
-    except (OSError, ValueError):
-        rows = {}
-    rows.update(_ROWS)
-    ordered = sorted(rows.values(), key=lambda r: r["case"])
-    jpath.write_text(json.dumps({"namespace": NS, "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                 "cases": ordered}, indent=1) + "\n")
-    lines = ["# Fault matrix (tests/faults, `make faults`)", "",
-             "| case | fault | expected outcome | observed | seconds | data check | result |",
+    (RESULTS_DIR / "faults.json").write_text(json.dumps({
+        "namespace": NS, "parts": {p["part"]: p["ended"] for p in parts},
+        "passed": passed, "failed": len(rows) - passed, "cases": rows}, indent=1) + "\n")
+    ended = ", ".join(f"{p['part']} part ended {p['ended']}" for p in parts)
+    lines = ["# Fault matrix (tests/faults, `make faults`; two stages of `make test`)", "",
+             f"{len(rows)} faults, {passed} passed ({ended}).",
+             "", "| case | fault | expected outcome | observed | seconds | data check | result |",
              "|---|---|---|---|---:|---|---|"]
-    for r in ordered:
+    for r in rows:
         cells = [r["case"], r["fault"], r["expected"], r["observed"] or r.get("error", ""), str(r["seconds"]),
                  r["data_check"], r["outcome"]]
         lines.append("| " + " | ".join(c.replace("|", "/").replace("\n", " ") for c in cells) + " |")
     (RESULTS_DIR / "faults.md").write_text("\n".join(lines) + "\n")
 
 
-# ----------------------------------------------------------------------------- kubelet
-# testbed/cluster.py has no helper to restart one component: it starts each process once
-# (start(): own session, log in /var/log/agent-testbed/<name>.log, pid in
-# /run/agent-testbed/pids/<name>.pid). restart_kubelet() kills the kubelet and starts it again
-# with the same command line, environment and working directory (read from /proc), appends to
-# the same log and writes the new pid into the same pid file, so `make cluster-down` stops it.
-TESTBED_PIDS = Path("/run/agent-testbed/pids")
-TESTBED_LOGS = Path("/var/log/agent-testbed")
+# ----------------------------------------------------------------------------- the node
+# testbed/cluster.py restarts one component (SIGKILL, then the command line `up` uses) or the
+# whole node (every component and pod stopped, then started on the kept state).
+CLUSTER_PY = ROOT / "testbed" / "cluster.py"
 
 
 def _node_ready_since(t_wall):
@@ -528,32 +621,21 @@ def _node_ready_since(t_wall):
     return False
 
 
-def restart_kubelet(timeout=120):
-    """SIGKILL the test bed's kubelet, start it again as cluster.py did; wait for node Ready. Returns seconds."""
-    pidf = TESTBED_PIDS / "kubelet.pid"
-    pid = int(pidf.read_text())
-    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
-    assert argv and argv[0].endswith(b"kubelet"), f"pid {pid} is not the kubelet: {argv[:1]}"
-    env = dict(e.split(b"=", 1) for e in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if b"=" in e)
-    cwd = os.readlink(f"/proc/{pid}/cwd")
+def restart_component(name, timeout=180):
+    """Kill one component of the test bed and start it again; wait until it serves and the node
+    is Ready (for the kubelet: with a status it posted after the kill, since the Ready condition
+    it posted before stays True for a while). Returns the seconds it took."""
     t0, t_wall = time.monotonic(), time.time()
-    os.kill(pid, signal.SIGKILL)
-    while Path(f"/proc/{pid}").exists() and time.monotonic() - t0 < 30:
-        try:
-            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
-                break
-        except OSError:
-            break
-        time.sleep(0.2)
-    log = open(TESTBED_LOGS / "kubelet.log", "ab")  # noqa: SIM115 - handed to the kubelet
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, close_fds=True)
-    log.close()
-    pidf.write_text(str(proc.pid))
+    sh(["python3", str(CLUSTER_PY), "restart", name, "--timeout", str(timeout)], timeout=timeout + 60)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the restarted kubelet exited rc={proc.returncode}; see {TESTBED_LOGS}/kubelet.log"
-        if _http_ok("http://127.0.0.1:10248/healthz") and _node_ready_since(t_wall):
-            return time.monotonic() - t0
+    while name == "kubelet" and not _node_ready_since(t_wall):
+        assert time.monotonic() < deadline, f"node not Ready {timeout}s after the {name} restart"
         time.sleep(1)
-    raise AssertionError(f"node not Ready {timeout}s after the kubelet restart")
+    return time.monotonic() - t0
+
+
+def reboot_node(timeout=600):
+    """Stop every component and pod of the test bed and start them again. Returns the seconds it took."""
+    t0 = time.monotonic()
+    sh(["python3", str(CLUSTER_PY), "reboot"], timeout=timeout)
+    return time.monotonic() - t0

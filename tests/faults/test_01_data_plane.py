@@ -9,8 +9,9 @@ from conftest import (
     NS,
     RELEASE,
     assert_history_consistent,
-    count_rows,
+    assert_invocations_kept,
     invocation,
+    invocation_ids,
     invoke,
     kubectl,
     psql,
@@ -33,7 +34,7 @@ def test_postgresql_restart(baseline, record):
            expected="/ready fails, then recovers; rows written before are still there")
     done = wait_invocations([invoke("calculator", "7 * 6", wait=20)["id"]])
     assert all(r["status"] == "succeeded" for r in done.values()), done
-    ids_before = set(psql("SELECT id FROM invocations").split())
+    ids_before = invocation_ids()
     assert ids_before
     t0 = time.monotonic()
     kubectl("delete", "pod", "-n", NS, f"{RELEASE}-postgresql-0", "--wait=false")
@@ -48,20 +49,23 @@ def test_postgresql_restart(baseline, record):
     assert flipped is not None, "/ready never reported the database down"
     wait_rollout(f"statefulset/{RELEASE}-postgresql")
     recovered = wait_ready() - t0
-    ids_after = set(psql("SELECT id FROM invocations").split())
-    assert ids_before <= ids_after, f"rows lost: {ids_before - ids_after}"
+    assert_invocations_kept(ids_before)
     # and the app writes again
-    done = wait_invocations([invoke("calculator", "1 + 1", wait=20)["id"]])
+    new_id = invoke("calculator", "1 + 1", wait=20)["id"]
+    done = wait_invocations([new_id])
     assert [r["status"] for r in done.values()] == ["succeeded"], done
+    after = assert_invocations_kept(ids_before)
+    assert set(after) - set(ids_before) == {new_id}, sorted(set(after) - set(ids_before))
     assert_history_consistent()
     record(observed=f"/ready {flipped} then 200 after {recovered:.0f}s; new invocation succeeded",
-           data_check=f"{len(ids_before)} rows before, all {len(ids_before)} present after (+1 new)")
+           data_check=f"{len(ids_before)} ids before, each present after with its status; the one new id is "
+                      "the invocation sent after")
 
 
 def test_worker_killed_mid_task(baseline, record):
     record(fault="delete the worker pod (grace 0) while a 'sleep 15' invocation runs",
            expected="redelivered (acks_late) and completed once; exactly one row")
-    rows0 = count_rows()
+    ids_before = invocation_ids()
     inv = invoke("diagnostics", "sleep 15")
     inv_id = inv["id"]
     for _ in range(60):
@@ -77,21 +81,36 @@ def test_worker_killed_mid_task(baseline, record):
     assert inv_id in done, f"invocation never finished: {invocation(inv_id)}"
     rec = done[inv_id]
     assert rec["status"] == "succeeded", rec
-    n = int(psql(f"SELECT count(*) FROM invocations WHERE id = '{inv_id}'"))
-    assert n == 1, f"{n} rows for {inv_id}"
-    assert count_rows() == rows0 + 1
-    attempts, ran_on = psql(f"SELECT attempts, worker FROM invocations WHERE id = '{inv_id}'").split("|")
+    stored = psql(f"SELECT attempts, worker FROM invocations WHERE id = '{inv_id}' AND result IS NOT NULL")
+    assert len(stored.splitlines()) == 1, f"stored results for {inv_id}: {stored!r}"
+    attempts, ran_on = stored.split("|")
+    assert int(attempts) >= 2, f"attempts={attempts}: the task was not redelivered after the kill"
+    assert ran_on != f"celery@{worker}" and worker not in ran_on, (worker, ran_on)
+    after = assert_invocations_kept(ids_before)
+    assert set(after) - set(ids_before) == {inv_id}, sorted(set(after) - set(ids_before))
     wait_rollout(f"deployment/{RELEASE}-worker")
     assert_history_consistent()
     record(observed=f"succeeded after the kill, attempts={attempts}, killed {worker}, finished on {ran_on}",
-           data_check="exactly 1 invocation row for the task; row count +1")
+           data_check=f"exactly one stored result for {inv_id[:8]}; attempts {attempts} >= 2; the "
+                      f"{len(ids_before)} ids before kept with their statuses, no other new id")
+
+
+def _redis_ready():
+    """'ready', 'not-ready' or 'gone': the state of the Redis pod now."""
+    res = kubectl("get", "pod", "-n", NS, f"{RELEASE}-redis-0", "-o",
+                  "jsonpath={.metadata.uid} {.status.conditions[?(@.type=='Ready')].status}", check=False, timeout=10)
+    if res.returncode != 0:
+        return "gone", None
+    uid, _, ready = res.stdout.partition(" ")
+    return ("ready" if ready.strip() == "True" else "not-ready"), uid
 
 
 def test_redis_restart_during_invocations(baseline, record):
     record(fault="delete the Redis pod while 12 invocations are being submitted",
            expected="every accepted invocation completes or is reported failed; none stuck or lost")
-    rows0 = count_rows()
-    accepted, refused = [], []
+    ids_before = invocation_ids()
+    _, uid0 = _redis_ready()
+    accepted, refused, seen = [], [], []
     for i in range(12):
         if i == 4:
             kubectl("delete", "pod", "-n", NS, f"{RELEASE}-redis-0", "--wait=false")
@@ -101,17 +120,25 @@ def test_redis_restart_during_invocations(baseline, record):
             accepted.append(json.loads(body)["id"])
         else:
             refused.append(status)
+        if i < 11:  # the Redis pod's state between this submission and the next
+            seen.append(_redis_ready())
         time.sleep(1)
+    # the outage overlapped the submissions: between the first and the last one, the pod was gone,
+    # not Ready, or already a new pod (another uid)
+    outage = [state for state, uid in seen if state != "ready" or uid != uid0]
+    assert outage, f"Redis served all along the submissions: {seen}"
     wait_rollout(f"statefulset/{RELEASE}-redis")
     wait_ready()
     done = wait_invocations(accepted, timeout=300)
     stuck = {i: invocation(i).get("status") for i in accepted if i not in done}
     assert not stuck, f"invocations stuck: {stuck}"
     statuses = [r["status"] for r in done.values()]
-    assert count_rows() >= rows0 + len(accepted)
-    for i in accepted:
-        assert psql(f"SELECT count(*) FROM invocations WHERE id = '{i}'") == "1"
+    after = assert_invocations_kept(ids_before)
+    assert set(after) - set(ids_before) == set(accepted), "rows that were not accepted, or accepted without a row"
+    assert {i: after[i] for i in accepted} == {i: r["status"] for i, r in done.items()}
     assert_history_consistent()
     record(observed=f"{len(accepted)} accepted ({statuses.count('succeeded')} succeeded, "
-                    f"{len(statuses) - statuses.count('succeeded')} failed/timeout), {len(refused)} refused {refused}",
-           data_check="every accepted invocation has exactly one row and a final status")
+                    f"{len(statuses) - statuses.count('succeeded')} failed/timeout), {len(refused)} refused {refused}; "
+                    f"Redis out for {len(outage)} of the {len(seen)} looks between submissions",
+           data_check=f"the {len(ids_before)} ids before kept with their statuses; the new ids are exactly the "
+                      f"{len(accepted)} accepted, each with a final status")

@@ -14,23 +14,25 @@ from conftest import (
     RELEASE,
     WORK,
     assert_history_consistent,
-    count_rows,
-    helm,
+    assert_invocations_kept,
+    helm_status,
     helm_values,
+    invocation_ids,
     invoke,
     kill_session,
     kubectl,
     run_playbook,
     start_playbook,
-    wait_for_helm_status,
+    start_until_pending,
+    template_change,
     wait_invocations,
     wait_ready,
 )
 
 
 def _snapshot():
-    """What must survive a failed release: the invocation rows, the schema version, the history length."""
-    return {"rows": count_rows(), "alembic": _alembic(), "revision": assert_history_consistent()[-1]["revision"]}
+    """What must survive a failed release: the invocation ids and statuses, the schema version, the history."""
+    return {"ids": invocation_ids(), "alembic": _alembic(), "revision": assert_history_consistent()[-1]["revision"]}
 
 
 def _alembic():
@@ -43,16 +45,15 @@ def _assert_old_serves(before):
     hist = assert_history_consistent()
     assert helm_values().get("image", {}).get("tag") == BASE_VERSION, helm_values().get("image")
     wait_ready(timeout=120)
-    rows = count_rows()
-    assert rows >= before["rows"], f"rows lost: {before['rows']} -> {rows}"
     assert _alembic() == before["alembic"]
     done = wait_invocations([invoke("calculator", "2 * 21", wait=20)["id"]])
     assert [r["status"] for r in done.values()] == ["succeeded"], done
-    return hist, rows
+    return hist, assert_invocations_kept(before["ids"])
 
 
-def _data_check(before, hist, rows):
-    return (f"rows {before['rows']}->{rows} (smoke adds rows), alembic {before['alembic']} kept; history "
+def _data_check(before, hist, ids):
+    return (f"the {len(before['ids'])} ids before kept with their statuses (+{len(ids) - len(before['ids'])} new: "
+            f"smoke tests and the check's invocation); alembic {before['alembic']} kept; history "
             f"r{hist[0]['revision']}..r{hist[-1]['revision']} consecutive, last deployed, no pending")
 
 
@@ -74,9 +75,9 @@ def test_crashlooping_release(baseline, record):
     run = run_playbook("crashloop", {"release_version": BAD_VERSION, "release_timeout": "90s",
                                      "release_extra_values": {"api": {"args": ["crashloop-on-purpose"]}}})
     _assert_rolled_back(run, "upgrade")
-    hist, rows = _assert_old_serves(before)
+    hist, ids = _assert_old_serves(before)
     record(observed=f"verdict {run.verdict} at stage {run.failure_stage}; playbook {run.seconds:.0f}s",
-           data_check=_data_check(before, hist, rows))
+           data_check=_data_check(before, hist, ids))
 
 
 def test_5xx_spike(baseline, record):
@@ -87,10 +88,10 @@ def test_5xx_spike(baseline, record):
                                      "release_extra_values": {"config": {"faultErrorRate": 0.5}}})
     _assert_rolled_back(run, "analysis")
     assert not run.report["analysis"]["passed"]
-    hist, rows = _assert_old_serves(before)
+    hist, ids = _assert_old_serves(before)
     record(observed=f"verdict {run.verdict} at stage analysis; ready->restored "
                     f"{run.report.get('seconds_ready_to_restored')}s; playbook {run.seconds:.0f}s",
-           data_check=_data_check(before, hist, rows))
+           data_check=_data_check(before, hist, ids))
 
 
 def test_prometheus_down_during_analysis(baseline, record):
@@ -119,10 +120,10 @@ def test_prometheus_down_during_analysis(baseline, record):
     report = _latest_report()
     assert proc.returncode == 0 and report and report["verdict"] == "rolled_back", (proc.returncode, report)
     assert report["failure"]["stage"] == "analysis" and not report["analysis"]["passed"], report["analysis"]
-    hist, rows = _assert_old_serves(before)
+    hist, ids = _assert_old_serves(before)
     record(observed=f"verdict {report['verdict']} at stage analysis (failed closed): "
                     f"{json.dumps(report['failure'])[:160]}",
-           data_check=_data_check(before, hist, rows))
+           data_check=_data_check(before, hist, ids))
 
 
 def test_failing_migration_hook(baseline, record):
@@ -134,10 +135,10 @@ def test_failing_migration_hook(baseline, record):
                                            "release_extra_values": {"migration": {
                                                "args": ["migrate-fails-on-purpose"], "backoffLimit": 0}}})
     _assert_rolled_back(run, "upgrade")
-    hist, rows = _assert_old_serves(before)
+    hist, ids = _assert_old_serves(before)
     record(observed=f"verdict {run.verdict} at stage {run.failure_stage}: "
                     f"{str(run.report['failure'].get('message', ''))[:120]}",
-           data_check=_data_check(before, hist, rows))
+           data_check=_data_check(before, hist, ids))
 
 
 NETPOL = "faults-deny-db-egress"
@@ -170,38 +171,26 @@ def test_networkpolicy_blocks_database(baseline, deny_db_policy, record):
                                   "release_smoke_retries": 5,
                                   "release_extra_values": {"api": {"readinessProbe": {"path": "/health"}}}})
     _assert_rolled_back(run, "smoke")
-    hist, rows = _assert_old_serves(before)
+    hist, ids = _assert_old_serves(before)
     record(observed=f"verdict {run.verdict} at stage {run.failure_stage}; playbook {run.seconds:.0f}s",
-           data_check=_data_check(before, hist, rows))
-
-
-def _start_until_pending(label, extra=None):
-    """Start a deploy of the baseline version with a changed pod template; return it once it is pending-upgrade."""
-    proc = start_playbook(label, {"release_version": BASE_VERSION, **(extra or {}),
-                                  "release_extra_values": {"config": {"logLevel": "INFO"},
-                                                           "api": {"podAnnotations": {"faults/run": label}}}})
-    try:
-        wait_for_helm_status(proc, "pending-upgrade")
-    except BaseException:
-        kill_session(proc)
-        proc.log.close()
-        raise
-    return proc
+           data_check=_data_check(before, hist, ids))
 
 
 def test_playbook_killed_mid_upgrade(baseline, record):
     record(fault="SIGKILL of ansible-playbook (and its helm) while the release is pending-upgrade",
            expected="release left pending-upgrade; the next run recovers it (rollback) and deploys")
     before = _snapshot()
-    proc = _start_until_pending("killed")
+    proc = start_until_pending("killed")
     try:
         time.sleep(2)
+        at_kill = helm_status()
     finally:
         killed = kill_session(proc)
         proc.log.close()
+    assert at_kill == "pending-upgrade", f"the release was {at_kill} just before the kill"
     assert any(Path(f"/proc/{p}").exists() is False for p in killed)
     time.sleep(2)
-    left = json.loads(helm("status", RELEASE, "-n", NS, "-o", "json").stdout)["info"]["status"]
+    left = helm_status()
     assert left == "pending-upgrade", left
     run = run_playbook("recover", {"release_version": BASE_VERSION,
                                    "release_extra_values": {"config": {"logLevel": "INFO"}},
@@ -214,10 +203,10 @@ def test_playbook_killed_mid_upgrade(baseline, record):
         run.report.get("events")
     assert run.verdict == "succeeded", run.report.get("failure")
     assert helm_values()["config"]["logLevel"] == "INFO"
-    hist, rows = _assert_old_serves(before)
-    record(observed=f"left {left}; next run recovered it ({run.report['recovered']}) and deployed: "
-                    f"{run.verdict} in {run.seconds:.0f}s",
-           data_check=_data_check(before, hist, rows))
+    hist, ids = _assert_old_serves(before)
+    record(observed=f"{at_kill} at the kill, left {left}; next run recovered it ({run.report['recovered']}) "
+                    f"and deployed: {run.verdict} in {run.seconds:.0f}s",
+           data_check=_data_check(before, hist, ids))
 
 
 def test_second_run_during_an_upgrade_is_refused(baseline, record):
@@ -225,11 +214,11 @@ def test_second_run_during_an_upgrade_is_refused(baseline, record):
            expected="the second run fails in preflight, naming the lock holder, and touches nothing; "
                     "the first run deploys")
     before = _snapshot()
-    first = _start_until_pending("first", {"release_analysis_enabled": False})
+    first = start_until_pending("first", {"release_analysis_enabled": False})
     try:
         second = run_playbook("second", {"release_version": BASE_VERSION, "release_analysis_enabled": False,
                                          "release_extra_values": {"config": {"logLevel": "DEBUG"}}})
-        during = json.loads(helm("status", RELEASE, "-n", NS, "-o", "json").stdout)["info"]["status"]
+        during = helm_status()
         first_rc = first.wait(timeout=900)
     finally:
         if first.poll() is None:
@@ -240,13 +229,13 @@ def test_second_run_during_an_upgrade_is_refused(baseline, record):
     assert during == "pending-upgrade", during
     assert first_rc == 0, (WORK / "first.log").read_text()[-3000:]
     assert helm_values()["config"]["logLevel"] == "INFO"
-    hist, rows = _assert_old_serves(before)
+    hist, ids = _assert_old_serves(before)
     assert not [r for r in hist if r["revision"] > before["revision"] and "Rollback" in (r.get("description") or "")]
     lease = kubectl("get", "lease", f"{RELEASE}-release-lock", "-n", NS, check=False)
     assert lease.returncode != 0 and "NotFound" in lease.stderr, lease.stdout
     record(observed=f"second run refused in {second.seconds:.0f}s while the first was {during}; first run rc "
                     f"{first_rc}, no rollback in history; lock given back",
-           data_check=_data_check(before, hist, rows))
+           data_check=_data_check(before, hist, ids))
 
 
 def test_webhook_down_after_a_good_release(baseline, record):
@@ -257,12 +246,11 @@ def test_webhook_down_after_a_good_release(baseline, record):
     token = "T0KEN-never-printed"
     run = run_playbook("webhook-down", {"release_version": BASE_VERSION, "release_analysis_enabled": False,
                                         "release_webhook_url": f"http://127.0.0.1:9/hooks/{token}",
-                                        "release_extra_values": {"config": {"logLevel": "INFO"},
-                                                                 "api": {"podAnnotations": {"faults/run": "webhook"}}}})
+                                        "release_extra_values": template_change("webhook")})
     assert run.rc == 0 and run.verdict == "succeeded", f"{run}\n{run.tail()}"
     warning = [ln for ln in run.out.splitlines() if "WARNING: webhook notification failed" in ln]
     assert warning and "Connection refused" in warning[0], run.tail()
     assert token not in run.out
-    hist, rows = _assert_old_serves(before)
+    hist, ids = _assert_old_serves(before)
     record(observed=f"verdict {run.verdict}, rc {run.rc}; {warning[0].strip()[:160]}",
-           data_check=_data_check(before, hist, rows))
+           data_check=_data_check(before, hist, ids))

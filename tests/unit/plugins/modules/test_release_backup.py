@@ -169,6 +169,18 @@ def test_a_failed_helm_read_removes_the_half_backup(tmp_path, tools):
     assert not target.exists() and (tmp_path / "backups").is_dir()
 
 
+def test_a_backup_directory_that_cannot_be_made_is_a_clear_failure(tmp_path, tools):
+    # root ignores modes, so the parent is a file; the fault matrix mounts a read-only and a full one
+    (tmp_path / "backups").write_text("not a directory")
+    result = run(tools, tmp_path / "backups" / "20261128T101500Z-r3")
+    assert result["failed"] and "Traceback" not in str(result), result
+    assert result["msg"].startswith("cannot create the backup directory ") and result["msg"].endswith(
+        ": Not a directory"), result["msg"]
+    assert (tmp_path / "backups").read_text() == "not a directory"
+    calls = [" ".join(c) if isinstance(c, list) else str(c) for c in state(tools).get("calls", [])]
+    assert not [c for c in calls if "helm" in c or "exec" in c], calls  # at most the pod lookup: no read, no dump
+
+
 def test_an_unreadable_job_dump_fails_and_removes_the_backup(tmp_path, tools):
     set_state(tools, pods=[])
     target = tmp_path / "backups" / "20261128T101500Z-r3"
