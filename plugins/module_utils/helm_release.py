@@ -106,7 +106,10 @@ def live_traffic_group(runner, release, namespace, fullname):
 
 def list_releases(runner, namespace):
     """Names of every release of the namespace, whatever its state."""
-    _rc, out, _err = runner.run(["list", "--namespace", namespace, "--all", "--short"])
+    # helm 3 lists only deployed and failed releases without --all; helm 4 lists every state and
+    # has no --all
+    every_state = ["--all"] if runner.version()[0] < 4 else []
+    _rc, out, _err = runner.run(["list", "--namespace", namespace, *every_state, "--short"])
     return [line.strip() for line in (out or "").splitlines() if line.strip()]
 
 

@@ -1,7 +1,7 @@
 """A stand-in helm for the module tests: a Python script over a JSON state file.
 
 It records every call (``state(helm)["calls"]``) and answers ``version``, ``history``,
-``rollback`` and ``upgrade`` from the state, so the tests can assert what a module ran
+``list``, ``rollback`` and ``upgrade`` from the state, so the tests can assert what a module ran
 and what it skipped (check mode). The modules on a real cluster are in tests/e2e and
 the Molecule scenarios.
 """
@@ -42,6 +42,11 @@ elif args[0] == "upgrade":
                                      description="Upgrade complete", chart="agent-service-1.0.0",
                                      app_version="2.0.0"))
         out = "Release \"%s\" has been upgraded. Happy Helming!\n" % args[1]
+elif args[0] == "list":  # as the real helm 4, which lists every state, refuses helm 3's --all
+    if "--all" in args and state["version"].lstrip("v").startswith("4."):
+        err, rc = "Error: unknown flag: --all\n", 1
+    else:
+        out = "".join(name + "\n" for name in state.get("releases", []))
 elif args[0] == "rollback":
     if state.get("rollback_fails"):
         err, rc = "Error: timed out waiting for the condition\n", 1

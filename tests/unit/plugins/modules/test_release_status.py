@@ -5,6 +5,7 @@ real cluster, with the real helm and helm-diff, are in tests/e2e/test_release_mo
 """
 from __future__ import annotations
 
+import pytest
 from helm_stand_in import ROOT, make_helm, run_module_file, state
 
 MODULES = ROOT / "plugins" / "modules"
@@ -43,3 +44,13 @@ def test_helm_diff_refuses_a_too_old_helm(tmp_path):
                              chart_ref=str(tmp_path), binary_path=str(helm))
     assert result["failed"] and "too old" in result["msg"]
     assert [call[0] for call in state(helm)["calls"]] == ["version"]
+
+
+@pytest.mark.parametrize(("version", "flags"), [("v3.22.0", ["--all"]), ("v4.3.1", [])])
+def test_every_release_of_the_namespace_with_helm_3_and_4(tmp_path, version, flags):
+    helm = make_helm(tmp_path, ONE_REVISION, version=version, releases=["agent-service", "agent-service-canary"])
+    result = run_module_file(MODULES / "release_status.py", tmp_path, release_name="agent-service",
+                             release_namespace="ns", binary_path=str(helm), list_releases=True)
+    assert not result.get("failed"), result
+    assert result["releases"] == ["agent-service", "agent-service-canary"]
+    assert [c for c in state(helm)["calls"] if c[0] == "list"] == [["list", "--namespace", "ns", *flags, "--short"]]
