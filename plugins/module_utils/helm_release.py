@@ -152,12 +152,18 @@ def template_args(params):
     return args
 
 
-def diff_args(params):
+def diff_args(params, helm_major=3):
     args = ["diff", "upgrade", params["release_name"], params["chart_ref"], "--namespace", params["release_namespace"]]
     for path in params.get("values_files") or []:
         args += ["--values", path]
     args += ["--three-way-merge", "--no-hooks", "--suppress-secrets", "--normalize-manifests", "--allow-unreleased",
              "--detailed-exitcode", "--no-color", "--context", str(params.get("context_lines", 3))]
+    if helm_major >= 4:
+        # helm-diff validates the render with `helm template --validate --dry-run=client`, which helm 4
+        # refuses (--validate is gone, and its replacement --dry-run=server excludes other dry-run
+        # flags). Validation off and --dry-run=server give helm 4's `template --dry-run=server`: the
+        # same check against the API server, with the cluster access the three-way merge needs.
+        args += ["--disable-validation", "--dry-run=server"]
     return args
 
 
@@ -221,14 +227,14 @@ def run_diff(runner, params, read_nodes=None):
             schedule = {"skipped": f"{exc}: the scheduling check did not run"}
         else:
             schedule = check_schedule(manifest, nodes, upgrade=bool(status))
-    differs, text = None, ""
+    differs, text, argv = None, "", []
     if params.get("diff", True):
-        rc, text, err = runner.run(diff_args(params), check_rc=False)
+        argv = diff_args(params, runner.version()[0])
+        rc, text, err = runner.run(argv, check_rc=False)
         if rc not in (0, 2):
             raise HelmError(f"helm diff upgrade failed (rc={rc}): {(err or text).strip()}", rc=rc, stdout=text,
-                            stderr=err, command=runner.command(diff_args(params)))
+                            stderr=err, command=runner.command(argv))
         differs = rc == 2
     pending, reason = release_pending(differs, status)
     return dict(changed=bool(differs), differs=differs, pending=pending, reason=reason, summary=diff_summary(text),
-                text=text, command=runner.command(diff_args(params)) if differs is not None else [],
-                schedule=schedule)
+                text=text, command=runner.command(argv) if argv else [], schedule=schedule)

@@ -94,6 +94,14 @@ def test_diff_args_carry_the_three_way_flags():
     for flag in ("--three-way-merge", "--suppress-secrets", "--detailed-exitcode", "--no-hooks", "--allow-unreleased"):
         assert flag in args
     assert args[-2:] == ["--context", "5"]
+    assert "--dry-run=server" not in args and "--disable-validation" not in args
+
+
+def test_diff_args_for_helm_4_validate_with_a_server_dry_run():
+    params = dict(release_name="r", chart_ref="/c", release_namespace="ns")
+    args = helm_release.diff_args(params, helm_major=4)
+    assert args[:-2] == helm_release.diff_args(params)
+    assert args[-2:] == ["--disable-validation", "--dry-run=server"]
 
 
 @pytest.mark.parametrize("name,stage", [
