@@ -158,3 +158,9 @@ def verify_dump(pg_restore, path):
 
 def describe_failures(failures):
     return "; ".join("{} exited {}: {}".format(" ".join(argv[:3]), rc, err[-400:]) for argv, rc, err in failures)
+
+
+def first_cause(failures, width=200):
+    """The last line of the first failure's stderr: the cause in one line ("no space left on device")."""
+    lines = [ln.strip() for ln in (failures[0][2] if failures else "").splitlines() if ln.strip()]
+    return (lines[-1] if lines else f"exit status {failures[0][1]}" if failures else "")[:width]

@@ -170,6 +170,7 @@ from ansible_collections.agent_service.platform.plugins.module_utils.release_bac
     BackupError,
     describe,
     describe_failures,
+    first_cause,
     helm_state_commands,
     pod_dump_command,
     pod_lookup_command,
@@ -238,7 +239,8 @@ def take(module, params):
             raise BackupError(f"cannot create the backup directory {path}: {exc.strerror or exc}") from exc
     failures = run_to_files(jobs)
     if failures:
-        raise BackupError(f"the backup of {params['release_name']} could not be written", describe_failures(failures))
+        raise BackupError(f"the backup of {params['release_name']} could not be written in {path}: "
+                          f"{first_cause(failures)}", describe_failures(failures))
     dump_path = os.path.join(path, DUMP_FILE)
     if database == "file" and not os.path.isfile(dump_path):
         raise BackupError(f"database=file but {dump_path} does not exist")

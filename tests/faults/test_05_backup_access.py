@@ -97,7 +97,7 @@ def test_backup_directory_unusable(baseline, record, case, options, cause):
         run = run_playbook(f"backup-{case}", {**_change(f"backup-{case}"), "release_backup_dir": str(path)})
         message = failure_message(run)
     assert "Upgrade |" not in run.out, run.tail()
-    assert cause in message and str(path) in message, message
+    assert cause.lower() in message.lower() and str(path) in message, message
     _assert_stopped_before_upgrade(run, history, ids)
     record(observed=f"rc {run.rc} in {run.seconds:.0f}s: {message[:200]}", data_check=_data_check(history, ids))
 

@@ -165,6 +165,7 @@ def test_a_failed_helm_read_removes_the_half_backup(tmp_path, tools):
     target = tmp_path / "backups" / "20261128T101500Z-r3"
     result = run(tools, target)
     assert result["failed"] and "could not be written" in result["msg"], result
+    assert result["msg"].endswith(": Error: release: not found"), result["msg"]  # the cause, in the one line
     assert "release: not found" in result["stderr"]
     assert not target.exists() and (tmp_path / "backups").is_dir()
 
