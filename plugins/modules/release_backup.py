@@ -207,7 +207,8 @@ def find_pod(module, params):
     rc, out, err = module.run_command(pod_lookup_command(params["kubectl"], params["release_namespace"],
                                                          params["pod_selector"]))
     if rc != 0:
-        raise BackupError("could not list the PostgreSQL pods in {}".format(params["release_namespace"]), err.strip())
+        raise BackupError("could not list the PostgreSQL pods in {}: {}".format(
+            params["release_namespace"], first_cause([(None, rc, err)])), err.strip())
     return running_pod(out)
 
 

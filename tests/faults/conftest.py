@@ -296,8 +296,9 @@ def _check_secrets(out, label):
 
 
 def failure_message(run):
-    """The msg of the run's first failed task (`fatal: [...]: FAILED! => {...}`), or '' when none failed."""
-    for line in run.out.splitlines():
+    """The msg of the run's first failed task (`fatal: [...]: FAILED! => {...}`), or '' when none failed.
+    `run`: a Run, or a playbook's output."""
+    for line in (run if isinstance(run, str) else run.out).splitlines():
         if line.startswith("fatal:") and "=> " in line:
             try:
                 return str(json.loads(line.split("=> ", 1)[1]).get("msg", ""))

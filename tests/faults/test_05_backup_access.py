@@ -150,12 +150,12 @@ def test_credentials_revoked_mid_run(baseline, deployer, record):
         proc.log.close()
     out = log.read_text(errors="replace")
     assert revoked is not None, f"the run never reached the backup stage: {out[-3000:]}"
-    lines = [ln for ln in out.splitlines() if ln.startswith("fatal:")]
-    assert proc.returncode != 0 and lines, out[-3000:]
-    assert "forbidden" in lines[0].lower() and DEPLOYER in lines[0], lines[0][:500]
+    message = failure_message(out)
+    assert proc.returncode != 0 and message, out[-3000:]
+    assert "forbidden" in message.lower() and DEPLOYER in message, message
     assert helm_history() == history, f"the helm history changed: {history[-1]} -> {helm_history()[-1]}"
     assert helm_status() == "deployed"
     assert_invocations_kept(ids)
     assert KUBECONFIG not in out
-    record(observed=f"revoked while the release was {revoked}; rc {proc.returncode}: {lines[0][:200]}",
+    record(observed=f"revoked while the release was {revoked}; rc {proc.returncode}: {message[:240]}",
            data_check=_data_check(history, ids))

@@ -43,6 +43,9 @@ if tool == "helm":
     sys.stdout.write({"get values": "secrets:\n  postgresPassword: s3cret\n", "get manifest": "kind: Deployment\n"}
                      .get(what, json.dumps([{"revision": 3, "status": "deployed"}])))
 elif args[0] == "get":
+    if state.get("get_forbidden"):
+        sys.stderr.write('Error from server (Forbidden): pods is forbidden: User "deployer" cannot list resource\n')
+        sys.exit(1)
     print(json.dumps({"items": [{"metadata": {"name": p}} for p in state["pods"]]}))
 elif args[0] == "exec":
     script = args[args.index("--") + 3]
@@ -157,6 +160,15 @@ def test_exec_without_a_pod_fails_clearly_and_writes_nothing(tmp_path, tools):
     target = tmp_path / "backups" / "20261128T101500Z-r3"
     result = run(tools, target, database="exec")
     assert result["failed"] and "no Running pod matches" in result["msg"] and "database=job" in result["msg"]
+    assert not target.exists()
+
+
+def test_a_forbidden_pod_lookup_names_the_cause_in_one_line(tmp_path, tools):
+    set_state(tools, get_forbidden=True)
+    target = tmp_path / "backups" / "20261128T101500Z-r3"
+    result = run(tools, target)
+    assert result["failed"] and result["msg"].startswith("could not list the PostgreSQL pods in dev: "), result
+    assert "pods is forbidden" in result["msg"] and "\n" not in result["msg"]
     assert not target.exists()
 
 
