@@ -152,8 +152,14 @@ def main():
     params = module.params
     if not has_kubernetes():
         module.fail_json(msg=missing_required_lib("kubernetes"))
-    if params["ttl"] < 1 or params["wait"] < 0:
-        module.fail_json(msg="ttl must be at least 1 second and wait must not be negative")
+    # each bad parameter named with the value it got
+    problems = []
+    if params["ttl"] < 1:
+        problems.append(f"ttl must be at least 1 second, got {params['ttl']}")
+    if params["wait"] < 0:
+        problems.append(f"wait must not be negative, got {params['wait']}")
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     from kubernetes import client  # pylint: disable=import-outside-toplevel
 
     lock = LeaseLock(client.CoordinationV1Api(api_client(params)), params["name"], params["namespace"],
