@@ -216,9 +216,13 @@ def test_second_run_during_an_upgrade_is_refused(baseline, record):
     before = _snapshot()
     first = start_until_pending("first", {"release_analysis_enabled": False})
     try:
+        # the state and the lock holder as the second run starts; the second run's own start-up can outlast
+        # the first's upgrade on a loaded machine, so the status is not read after it
+        during = helm_status()
+        holder = json.loads(kubectl("get", "lease", f"{RELEASE}-release-lock", "-n", NS, "-o", "json").stdout)[
+            "spec"]["holderIdentity"]
         second = run_playbook("second", {"release_version": BASE_VERSION, "release_analysis_enabled": False,
                                          "release_extra_values": {"config": {"logLevel": "DEBUG"}}})
-        during = helm_status()
         first_rc = first.wait(timeout=900)
     finally:
         if first.poll() is None:
@@ -226,6 +230,7 @@ def test_second_run_during_an_upgrade_is_refused(baseline, record):
         first.log.close()
     assert second.rc != 0, f"{second}\n{second.tail()}"
     assert "release-lock is held by" in second.out and "another run is releasing it" in second.out, second.tail()
+    assert f"held by {holder!r}" in second.out, (holder, second.tail())
     assert during == "pending-upgrade", during
     assert first_rc == 0, (WORK / "first.log").read_text()[-3000:]
     assert helm_values()["config"]["logLevel"] == "INFO"
@@ -233,7 +238,8 @@ def test_second_run_during_an_upgrade_is_refused(baseline, record):
     assert not [r for r in hist if r["revision"] > before["revision"] and "Rollback" in (r.get("description") or "")]
     lease = kubectl("get", "lease", f"{RELEASE}-release-lock", "-n", NS, check=False)
     assert lease.returncode != 0 and "NotFound" in lease.stderr, lease.stdout
-    record(observed=f"second run refused in {second.seconds:.0f}s while the first was {during}; first run rc "
+    record(observed=f"second run refused in {second.seconds:.0f}s naming holder {holder} (the first run, "
+                    f"{during} when the second started); first run rc "
                     f"{first_rc}, no rollback in history; lock given back",
            data_check=_data_check(before, hist, ids))
 
