@@ -15,7 +15,7 @@ grep -q "^require k8s.io/kubernetes $version\$" "$here/go.mod" || {
 
 stamp="$CACHE_DIR/stamps/k8s"
 # One build at a time (several `make tools` may run at once): wait for the other one.
-mkdir -p "$CACHE_DIR/stamps"
+mkdir -p "$CACHE_DIR/stamps" "$BIN_DIR"
 exec 9>"$stamp.lock"
 flock -w 3600 9 || { echo "timed out waiting for another build ($stamp.lock)" >&2; exit 1; }
 want=$(cat "$here/go.mod" "$here/go.sum" "$0" <(go version) | sha256sum | cut -c1-16)

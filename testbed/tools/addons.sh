@@ -9,7 +9,7 @@ root=$(cd "$here/../.." && pwd)
 : "${CACHE_DIR:?}" "${ETCD_VERSION:?}" "${CRICTL_VERSION:?}" "${COREDNS_VERSION:?}" \
   "${METRICS_SERVER_VERSION:?}" "${LOCAL_PATH_PROVISIONER_VERSION:?}" "${KUBE_ROUTER_VERSION:?}" \
   "${CRANE_VERSION:?}"
-mkdir -p "$CACHE_DIR/stamps"
+mkdir -p "$CACHE_DIR/stamps" "$BIN_DIR"
 exec 9>"$CACHE_DIR/stamps/addon-tools.lock"
 flock -w 3600 9 || { echo "timed out waiting for another 'make addon-tools'" >&2; exit 1; }
 
