@@ -50,6 +50,7 @@ KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "testbed-test": (CLUSTER, {}),
     "monitoring-test": (CLUSTER, {"monitoring/offline.xml": OFFLINE, "runbooks/pytest.xml": OFFLINE}),
     "e2e": (CLUSTER, {}),
+    "e2e-rollback": (CLUSTER, {}),
     "faults-namespace": (CLUSTER, {}),
     "faults-node": (CLUSTER, {}),
 }
