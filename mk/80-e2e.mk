@@ -5,12 +5,14 @@
 # run the collection's playbooks on the test bed (or on the cluster KUBECONFIG names), each one
 # pytest case (tests/scenarios/test_molecule.py) with its JUnit file under $(RESULTS)/e2e; logs,
 # reports and backups stay in .cache/e2e/<scenario>. The on-cluster trace test (issue 10) runs
-# beside them. They use their own namespaces and host ports, so they run side by side, longest
-# first (most of their time is spent waiting for pods and analysis windows): E2E_JOBS at once
+# beside them. They use their own namespaces and host ports, so they run side by side, the
+# longest (production) first and staging, whose pods request the most CPU after production's,
+# last, so that the two do not hold the node's CPU requests together while chart-test installs
+# (most of their time is spent waiting for pods and analysis windows): E2E_JOBS at once
 # on their own, or in the job slots of `make test`, which they share with the other stages
 # until those are done: every scenario at once beside the CPU-bound stages crowds the 2 cores,
 # costs more CPU and ends no sooner (bench/results/notes.md).
-E2E_SCENARIOS ?= production rollback staging bluegreen default backup_restore
+E2E_SCENARIOS ?= production rollback default bluegreen backup_restore staging
 # scenarios `make e2e` leaves out: `make test` runs them as stages of their own (TEST_E2E_APART)
 E2E_APART ?=
 E2E_JOBS ?= 3
