@@ -459,6 +459,11 @@ class Helpers:
         raise AssertionError(f"host Prometheus did not start: {(self.dir / 'prometheus.log').read_text()[-1000:]}")
 
     def start_prometheus(self):
+        # a case that restarts Prometheus in its finally may not have stopped it: a second one
+        # would fail to bind and its entry would orphan the first, which outlives the session
+        running = self.procs.get("prometheus")
+        if running and running[0].poll() is None:
+            return
         self._spawn("prometheus", ["prometheus", f"--config.file={self.dir / 'prometheus.yml'}",
                                    f"--storage.tsdb.path={self.dir / 'tsdb'}",
                                    f"--web.listen-address=127.0.0.1:{PROM_PORT}"])
