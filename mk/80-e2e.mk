@@ -27,10 +27,12 @@ e2e-prereqs: venv collection helm-diff cluster testbed-ingress app-image chart-i
 
 E2E_RESULTS = $(addprefix $(RESULTS)/e2e/,$(addsuffix .xml,$(addprefix molecule-,$(E2E_LANE)) release_modules_live tracing_cluster))
 
-# every run must leave its JUnit file: a run that did nothing fails the stage
+# every run must leave its JUnit file: a run that did nothing fails the stage.
+# E2E_REQUIRE(files): sets rc=1 for each of the JUnit files that is missing or empty
+E2E_REQUIRE = for xml in $(1); do [ -s "$$xml" ] || { echo "e2e: no result in $$xml" >&2; rc=1; }; done
 e2e: e2e-prereqs ## helm_rollback on the API server + Molecule scenarios: deploy, canary, blue/green, rollback, recovery, backup/restore
 	@+rc=0; $(call SIDE_BY_SIDE,$(E2E_JOBS),$(E2E_RUNS)) || rc=$$?; \
-	for xml in $(E2E_RESULTS); do [ -s "$$xml" ] || { echo "e2e: no result in $$xml" >&2; rc=1; }; done; exit $$rc
+	$(call E2E_REQUIRE,$(E2E_RESULTS)); exit $$rc
 
 # the run targets have no prerequisites: `e2e` has built them, once, before they start
 e2e-run-modules:
@@ -53,8 +55,7 @@ e2e-scenario: e2e-prereqs ## one scenario: make e2e-scenario S=rollback (E2E_KEE
 # time guard (P2) measures the pipeline, not the other stages' load
 .PHONY: e2e-rollback
 e2e-rollback: e2e-prereqs ## the rollback scenario alone (make test runs it after the lanes)
-	@$(MAKE) e2e-run-rollback; rc=$$?; [ -s $(RESULTS)/e2e/molecule-rollback.xml ] || \
-	  { echo "e2e-rollback: no result in $(RESULTS)/e2e/molecule-rollback.xml" >&2; rc=1; }; exit $$rc
+	@rc=0; $(MAKE) e2e-run-rollback || rc=$$?; $(call E2E_REQUIRE,$(RESULTS)/e2e/molecule-rollback.xml); exit $$rc
 
 E2E_VERSIONS := 1.0.0 2.0.0 3.0.0 3.0.1
 .PHONY: e2e-images
