@@ -20,7 +20,9 @@ releases back on 1.0.0 (not timed). Then a release that is Ready but fails 50 % 
 (3.0.0, FAULT_ERROR_RATE=0.5) goes through the pipeline with a 10 s analysis interval; the
 report's seconds_ready_to_restored is the time from the bad release being Ready to the old
 revision serving again (goal <= 45 s).
-Writes bench/results/release_bench.json and appends a line to bench/results/release_bench.md.
+Writes bench/results/release_bench.json and appends a line to bench/results/release_bench.md;
+the per-task profile of the timed pipeline runs and of the no-change re-runs (from the
+ansible.posix.json callback) goes to bench/results/release_profile.{json,md}.
 A no-change re-run of the pipeline (2.0.0 again) gives its wall time and changed count (P5).
 The images localhost/agent-service:{1.0.0,2.0.0,3.0.0} must exist (make e2e prepares them).
 Without BENCH_PROMETHEUS_URL, a host Prometheus (Debian's) scraping the test bed's API pods is
@@ -33,13 +35,14 @@ import contextlib
 import glob
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import release_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "helm" / "agent-service"
@@ -65,7 +68,8 @@ def curl_health(release, namespace):
     sh([str(BIN / "kubectl"), "get", "--raw", f"/api/v1/namespaces/{namespace}/services/{release}:http/proxy/health"])
 
 
-def pipeline(namespace, version, work, extra=None):
+def pipeline(namespace, version, work, extra=None, profile=None):
+    """Run playbooks/deploy.yml; with ``profile`` (a list), append the run's task timeline to it."""
     args = {"release_namespace": namespace, "release_version": version, "release_env": "dev",
             "release_inventory_env": "dev", "release_chart_path": str(CHART), "release_analysis_enabled": False,
             "release_backup_dir": f"{work}/backups", "release_report_dir": f"{work}/reports",
@@ -75,8 +79,15 @@ def pipeline(namespace, version, work, extra=None):
     vars_file.write_text(json.dumps(args))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"),
                PATH=f"{BIN}:{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
-    return sh([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventories" / "dev"),
-               str(ROOT / "playbooks" / "deploy.yml"), "-e", f"@{vars_file}"], env=env)
+    if profile is not None:
+        # the JSON stdout callback records each task's start and end; it prints once, at the end
+        env.update(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+    started = time.time()
+    out = sh([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventories" / "dev"),
+              str(ROOT / "playbooks" / "deploy.yml"), "-e", f"@{vars_file}"], env=env)
+    if profile is not None:
+        profile.append(release_profile.timeline(json.loads(out[out.index("{"):]), started, time.time()))
+    return out
 
 
 @contextlib.contextmanager
@@ -106,12 +117,6 @@ def host_prometheus(work):
             proc.wait(timeout=30)
 
 
-def recap_changed(output):
-    """The changed= count of the last PLAY RECAP line."""
-    counts = re.findall(r"\bchanged=(\d+)", output)
-    return int(counts[-1]) if counts else None
-
-
 # the issue's definition of the deploy overhead: these stages, without the analysis window
 # (and without preflight/version/render, Ansible's own start and the report)
 DEPLOY_STAGES = ("backup", "diff", "upgrade", "smoke")
@@ -137,7 +142,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     opts = parser.parse_args()
     bare_ns, pipe_ns = "bench-bare", "bench-pipeline"
-    bare, piped, rerun, stages = [], [], [], []
+    bare, piped, rerun, stages, profiled, profiled_rerun = [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as work, host_prometheus(work) as prometheus_url:
         values_file = Path(work) / "secrets.yaml"
         values_file.write_text(json.dumps(SECRETS))
@@ -150,7 +155,7 @@ def main():
                                            curl_health("agent-service", bare_ns))))
 
             def run_pipeline():
-                piped.append(timed(pipeline, pipe_ns, "2.0.0", work))
+                piped.append(timed(pipeline, pipe_ns, "2.0.0", work, profile=profiled))
                 stages.append(newest_report(work)["timings"])
 
             # alternating: odd rounds time the pipeline first, so that neither side always runs
@@ -158,8 +163,8 @@ def main():
             for run in ((run_bare, run_pipeline) if round_ % 2 == 0 else (run_pipeline, run_bare)):
                 run()
             start = time.monotonic()
-            out = pipeline(pipe_ns, "2.0.0", work)  # P5: nothing to change
-            rerun.append((time.monotonic() - start, recap_changed(out)))
+            pipeline(pipe_ns, "2.0.0", work, profile=profiled_rerun)  # P5: nothing to change
+            rerun.append((time.monotonic() - start, profiled_rerun[-1]["changed"]))
         pipeline(pipe_ns, "3.0.0", work, {"release_analysis_enabled": True, "release_analysis_interval": "10s",
                                           "release_analysis_count": 3, "release_analysis_window": "30s",
                                           "release_analysis_initial_delay": "15s",
@@ -195,6 +200,11 @@ def main():
     result["bare_spread"] = spread(bare)
     result["pipeline_spread"] = spread(piped)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
+                            text=True, check=False).stdout.strip()
+    result["commit"] = commit
+    release_profile.write(RESULTS, result["at"], commit, {"release (1.0.0 -> 2.0.0)": profiled,
+                                                          "no-change re-run (2.0.0 again)": profiled_rerun})
     (RESULTS / "release_bench.json").write_text(json.dumps(result, indent=2) + "\n")
     with (RESULTS / "release_bench.md").open("a") as out:
         stage_spread, whole_spread = result["deploy_stage_ratio_spread"], result["overhead_ratio_spread"]

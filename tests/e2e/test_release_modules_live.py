@@ -103,3 +103,33 @@ def test_unschedulable_release_fails_before_any_change(namespace, tmp_path):
     assert good["schedule"]["nodes"] == len(nodes) and good["schedule"]["workloads"] >= 4
     off = run_module("helm_diff", tmp_path, values_files=prod, **dict(common, schedule_check=False))
     assert not off.get("failed") and off["schedule"] is None, off
+
+
+def test_report_marker_and_its_retention(namespace, tmp_path):
+    """release_report against the API server: the marker is created, the oldest beyond the retention go."""
+    labels = {"app.kubernetes.io/component": "deploy-marker", "app.kubernetes.io/instance": "probe"}
+    selector = "app.kubernetes.io/component=deploy-marker,app.kubernetes.io/instance=probe"
+    work = tmp_path / ".work"
+    written = []
+    for i in range(3):
+        work.mkdir(exist_ok=True)
+        (work / "values.yaml").write_text("secrets: {postgresPassword: x}\n")
+        result = run_module("release_report", tmp_path, base=str(tmp_path / "reports" / f"r{i}"),
+                            report={"verdict": "succeeded", "i": i}, markdown=f"# {i}",
+                            marker={"name": f"probe-deploy-{i}", "namespace": namespace, "labels": labels,
+                                    "data": {"report.json": {"i": i}}, "selector": selector, "retention": 2},
+                            work_dir=str(work))
+        assert not result.get("failed"), result
+        assert result["marker"] == f"probe-deploy-{i}" and result["work_dir_removed"] and not work.exists()
+        written.append(result)
+        # creationTimestamp has a one-second resolution: the next marker is strictly newer
+        run(["sleep", "1.1"])
+    assert [r["pruned"] for r in written] == [[], [], ["probe-deploy-0"]]
+    names = run(["kubectl", "-n", namespace, "get", "configmap", "-l", selector, "-o",
+                 "jsonpath={.items[*].metadata.name}"]).stdout.split()
+    assert sorted(names) == ["probe-deploy-1", "probe-deploy-2"]
+    data = run(["kubectl", "-n", namespace, "get", "configmap", "probe-deploy-2", "-o",
+                "jsonpath={.data.report\\.json}"]).stdout
+    assert data == '{"i": 2}'
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [f"r{i}.{ext}" for i in range(3)
+                                                                        for ext in ("json", "md")]
