@@ -6,20 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from app import errors, metrics
-from app.api.main import api_router
+from app.api.main import add_routes
+from app.api.routing import operation_id
 from app.core.config import get_settings
 from app.core.logging import configure_logging
 from app.core.tracing import configure_tracing, instrument_fastapi, shutdown_tracing, tracing_active
 from app.middleware import FaultMiddleware, MetricsMiddleware, RequestIdMiddleware
 
 log = logging.getLogger(__name__)
-
-
-def _operation_id(route: APIRoute) -> str:
-    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
 @asynccontextmanager
@@ -43,9 +39,13 @@ def create_app() -> FastAPI:
         version=get_settings().APP_VERSION,
         description="Runs agents (an LLM provider proposes steps, tools run them) on Celery workers.",
         lifespan=lifespan,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
+        # FastAPI's own OpenTelemetry hooks stay off: traces come from the instrumentation in
+        # app.core.tracing (probes excluded) and metrics from app.metrics; left on, they look
+        # up the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.include_router(api_router)
+    add_routes(app)
     errors.install(app)
     app.add_middleware(FaultMiddleware, settings=get_settings)
     app.add_middleware(MetricsMiddleware, routes=lambda: app.router.routes)

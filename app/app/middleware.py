@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +27,15 @@ UNFAULTED = frozenset({"/health", "/ready", "/metrics"})
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
+def _incoming_id(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """A well-formed X-Request-ID of the request (ASGI servers lower-case header names)."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            incoming = value.decode("latin-1")
+            return incoming if _VALID_ID.match(incoming) else None
+    return None
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -34,8 +44,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request_id = _incoming_id(scope["headers"]) or os.urandom(16).hex()
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
@@ -76,43 +85,72 @@ def route_templates(routes: list, prefix: str = "") -> Iterator[str]:
 
 class MetricsMiddleware:
     """http_requests_total / http_request_duration_seconds / http_requests_in_progress.
-    ``handler`` is the route template (``/v1/invocations/{invocation_id}``), or ``unmatched``."""
+    ``handler`` is the route template (``/v1/invocations/{invocation_id}``), or ``unmatched``.
+
+    The labelled children are looked up once per (method, handler[, status]) and kept: a
+    ``labels()`` call costs a lock and a tuple build on every request otherwise. The label
+    values are bounded (the methods the HTTP parser knows, route templates, statuses), and so
+    are the caches."""
 
     def __init__(self, app: ASGIApp, routes: Callable[[], list]) -> None:
         self.app = app
         self.routes = routes
-        self._templates: list[tuple[re.Pattern[str], str]] | None = None
+        self._static: dict[str, str] | None = None
+        self._templates: list[tuple[re.Pattern[str], str]] = []
+        self._timers: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._counters: dict[tuple[str, str, int], Any] = {}
 
     def handler(self, scope: Scope) -> str:
-        if self._templates is None:
-            self._templates = [(compile_path(t)[0], t) for t in dict.fromkeys(route_templates(self.routes()))]
+        if self._static is None:
+            templates = dict.fromkeys(route_templates(self.routes()))
+            self._templates = [(compile_path(t)[0], t) for t in templates if "{" in t]
+            self._static = {t: t for t in templates if "{" not in t}
         path = scope["path"]
+        template = self._static.get(path)
+        if template is not None:
+            return template
         for regex, template in self._templates:
             if regex.match(path):
                 return template
         return "unmatched"
+
+    def _timer(self, method: str, handler: str) -> tuple[Any, Any]:
+        """(in-progress gauge, duration histogram) children of a method and handler."""
+        key = (method, handler)
+        children = self._timers.get(key)
+        if children is None:
+            children = self._timers[key] = (HTTP_IN_PROGRESS.labels(method=method, handler=handler),
+                                            HTTP_DURATION.labels(method=method, handler=handler))
+        return children
+
+    def _counter(self, method: str, handler: str, status: int) -> Any:
+        key = (method, handler, status)
+        child = self._counters.get(key)
+        if child is None:
+            child = self._counters[key] = HTTP_REQUESTS.labels(method=method, handler=handler, status=str(status))
+        return child
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == "/metrics":
             await self.app(scope, receive, send)
             return
         method, handler = scope["method"], self.handler(scope)
-        status = "500"
+        status = 500
 
         async def send_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = str(message["status"])
+                status = message["status"]
             await send(message)
 
-        in_progress = HTTP_IN_PROGRESS.labels(method=method, handler=handler)
+        in_progress, duration = self._timer(method, handler)
         in_progress.inc()
         start = time.perf_counter()
         try:
             await self.app(scope, receive, send_status)
         finally:
-            HTTP_DURATION.labels(method=method, handler=handler).observe(time.perf_counter() - start)
-            HTTP_REQUESTS.labels(method=method, handler=handler, status=status).inc()
+            duration.observe(time.perf_counter() - start)
+            self._counter(method, handler, status).inc()
             in_progress.dec()
 
 

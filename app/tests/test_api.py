@@ -75,10 +75,55 @@ def test_openapi_documents_typed_errors(client: TestClient) -> None:
     assert set(post["responses"]) >= {"200", "202"}
 
 
+def test_routes_sit_on_the_app_router_with_tag_operation_ids(client: TestClient) -> None:
+    """Every API route is matched by the app's own router (no included-router level, which costs
+    each request a pass) and keeps its ``<tag>-<function>`` operation id and its router's
+    dependencies (the rate limit)."""
+    from app.api.deps import rate_limit
+    from app.api.main import ROUTERS
+    from fastapi.routing import APIRoute
+
+    routes = {route.path: route for route in client.app.router.routes if isinstance(route, APIRoute)}
+    assert {route.path for router in ROUTERS for route in router.routes} <= set(routes)
+    assert all(isinstance(route, APIRoute) or route.path in ("/openapi.json", "/docs", "/docs/oauth2-redirect",
+                                                               "/redoc") for route in client.app.router.routes)
+    spec = client.get("/openapi.json").json()
+    ids = {path: op["operationId"] for path, ops in spec["paths"].items() for op in ops.values()}
+    assert ids == {"/health": "health-health", "/ready": "health-ready", "/v1/agents": "agents-list_agents",
+                   "/v1/agents/{agent}/invocations": "invocations-create_invocation",
+                   "/v1/invocations/{invocation_id}": "invocations-get_invocation"}
+    limited = {path for path, route in routes.items()
+               if any(dep.call is rate_limit for dep in route.dependant.dependencies)}
+    assert limited == {"/v1/agents", "/v1/agents/{agent}/invocations", "/v1/invocations/{invocation_id}"}
+
+
+def test_http_metrics_per_handler_and_status(client: TestClient) -> None:
+    """The middleware keeps its labelled children: each request still counts under its own route
+    template, method and status, and the in-progress gauge comes back to 0."""
+    cases = [("GET", "/health", "/health", "200"), ("GET", "/health", "/health", "200"),
+             ("DELETE", "/health", "/health", "405"),
+             ("GET", "/v1/invocations/00000000-0000-0000-0000-000000000000", "/v1/invocations/{invocation_id}", "404"),
+             ("GET", "/v1/invocations/00000000-0000-0000-0000-000000000001", "/v1/invocations/{invocation_id}", "404"),
+             ("GET", "/nowhere", "unmatched", "404")]
+    keys = {(method, handler, status) for method, _, handler, status in cases}
+    before = {key: sample("http_requests_total", method=key[0], handler=key[1], status=key[2]) or 0 for key in keys}
+    seen = {key: sample("http_request_duration_seconds_count", method=key[0], handler=key[1]) or 0 for key in keys}
+    for method, path, _, status in cases:
+        assert str(client.request(method, path).status_code) == status
+    for key in keys:
+        expected = sum(1 for method, _, handler, status in cases if (method, handler, status) == key)
+        assert sample("http_requests_total", method=key[0], handler=key[1], status=key[2]) == before[key] + expected
+        durations = sum(1 for method, _, handler, _ in cases if (method, handler) == key[:2])
+        assert sample("http_request_duration_seconds_count", method=key[0], handler=key[1]) == seen[key] + durations
+        assert sample("http_requests_in_progress", method=key[0], handler=key[1]) == 0
+
+
 def test_request_id_is_echoed_or_generated(client: TestClient) -> None:
     assert client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
     generated = client.get("/health", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"]
-    assert len(generated) == 32 and generated != "bad id with spaces"
+    assert len(generated) == 32 and int(generated, 16) >= 0
+    other = client.get("/health").headers["x-request-id"]
+    assert len(other) == 32 and other != generated
 
 
 def test_structured_json_access_log(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,15 +1,14 @@
 """Agent types and their tools."""
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.agents.registry import AGENTS
 from app.agents.tools import TOOLS
 from app.api.deps import RateLimited, SettingsDep
+from app.api.routing import api_router
 from app.errors import responses
 from app.schemas import AgentList, AgentOut, ToolOut
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"], dependencies=[RateLimited])
+router = api_router(prefix="/v1/agents", tags=["agents"], dependencies=[RateLimited])
 
 
 @router.get("", response_model=AgentList, responses=responses(429), summary="List the agent types and their tools")

@@ -4,17 +4,18 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 
 from app import metrics
 from app.api.deps import SettingsDep
+from app.api.routing import api_router
 from app.core.config import get_settings
 from app.core.db import ping_database
 from app.core.redis import get_redis
 from app.schemas import Health, Readiness
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ready")
 CHECK_TIMEOUT_S = 2.0
 

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.agents.registry import AGENTS
 from app.api.deps import RateLimited, SessionDep, SettingsDep
+from app.api.routing import api_router
 from app.errors import ApiError, responses
 from app.models import Invocation, InvocationStatus
 from app.schemas import InvocationAccepted, InvocationCreate, InvocationOut, ToolCallOut
 from app.worker.tasks import run_invocation
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["invocations"], dependencies=[RateLimited])
+router = api_router(tags=["invocations"], dependencies=[RateLimited])
 WAIT_MAX = 30.0
 TERMINAL = (InvocationStatus.succeeded, InvocationStatus.failed, InvocationStatus.timeout)
 _LINKS = {"GetInvocation": {"operationId": "invocations-get_invocation",
