@@ -4,7 +4,7 @@
 
 Twin of module_utils/helm.py HELM_RELEASE_ARG_SPEC (binary_path is in HELM_AUTH_ARG_SPEC).
 ``agent_service.platform.helm_release.release`` is the release and binary alone, for the modules
-that only read.
+that only read; ``agent_service.platform.helm_release.values`` is VALUES_ARG_SPEC's option.
 """
 
 from __future__ import annotations
@@ -56,4 +56,14 @@ options:
   binary_path:
     description: Path of the helm binary; by default C(helm) is looked up in PATH.
     type: path
+"""
+
+    VALUES = r"""
+options:
+  values_text:
+    description:
+      - Values as YAML (or JSON) text, the last layer after O(values_files).
+      - The text goes to a temporary file only this user can read, removed when the module ends, so values that
+        hold secrets never sit in a file the caller must clean up. It is not logged.
+    type: str
 """

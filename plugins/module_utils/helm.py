@@ -11,9 +11,12 @@ from some version on are in ``MIN_VERSIONS`` (its FLAG_GATES), and flags renamed
 Helm 3 and Helm 4 live in one table, ``RENAMED_FLAGS``.
 """
 
+import contextlib
 import copy
 import json
+import os
 import re
+import tempfile
 
 from ansible.module_utils.basic import env_fallback
 
@@ -111,6 +114,32 @@ def helm_arg_spec(release_keys=tuple(HELM_RELEASE_ARG_SPEC), **options):
     spec.update({key: copy.deepcopy(HELM_RELEASE_ARG_SPEC[key]) for key in release_keys})
     spec.update(options)
     return spec
+
+
+# The option of helm_diff and helm_upgrade that carries values as text (no_log: they hold
+# secrets). Text, not a mapping: Ansible masks each string of a no_log mapping wherever it
+# appears in the result, and a release's values hold names and numbers that the diff and the
+# status must show; the whole text is one string that never appears in a result.
+VALUES_ARG_SPEC = dict(values_text=dict(type="str", no_log=True))
+
+
+@contextlib.contextmanager
+def private_values(params):
+    """``params`` with its ``values_text`` appended to ``values_files`` (the last layer wins).
+
+    The text goes to a temporary file readable by this user only, removed when the block ends,
+    so the values never sit in a file the caller has to clean up.
+    """
+    if not params.get("values_text"):
+        yield params
+        return
+    fd, path = tempfile.mkstemp(prefix="helm-values-", suffix=".yaml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(params["values_text"])
+        yield dict(params, values_files=list(params.get("values_files") or []) + [path])
+    finally:
+        os.unlink(path)
 
 
 def module_runner(module):

@@ -31,6 +31,7 @@ requirements:
 extends_documentation_fragment:
   - agent_service.platform.k8s_auth
   - agent_service.platform.helm_release.release
+  - agent_service.platform.helm_release.values
 options:
   chart_ref:
     description: Path of the chart directory.
@@ -143,9 +144,11 @@ import functools
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.agent_service.platform.plugins.module_utils.helm import (
+    VALUES_ARG_SPEC,
     HelmError,
     helm_arg_spec,
     module_runner,
+    private_values,
 )
 from ansible_collections.agent_service.platform.plugins.module_utils.helm_release import run_diff
 from ansible_collections.agent_service.platform.plugins.module_utils.k8s_client import has_kubernetes, list_nodes
@@ -156,6 +159,7 @@ def argument_spec():
         ("release_name", "release_namespace"),
         chart_ref=dict(type="path", required=True),
         values_files=dict(type="list", elements="path", default=[]),
+        **VALUES_ARG_SPEC,
         kube_version=dict(type="str"),
         diff=dict(type="bool", default=True),
         context_lines=dict(type="int", default=3),
@@ -174,7 +178,8 @@ def main():
         read_nodes = functools.partial(list_nodes, module.params)
     try:
         runner.validate_version()
-        result = run_diff(runner, module.params, read_nodes)
+        with private_values(module.params) as params:
+            result = run_diff(runner, params, read_nodes)
         if (result["schedule"] or {}).get("skipped"):
             module.warn(result["schedule"]["skipped"])
     except HelmError as exc:

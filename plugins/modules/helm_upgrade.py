@@ -24,6 +24,7 @@ requirements:
 extends_documentation_fragment:
   - agent_service.platform.k8s_auth
   - agent_service.platform.helm_release
+  - agent_service.platform.helm_release.values
 options:
   chart_ref:
     description: Path of the chart directory (or packaged chart).
@@ -113,9 +114,11 @@ helm_version:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.agent_service.platform.plugins.module_utils.helm import (
+    VALUES_ARG_SPEC,
     HelmError,
     helm_arg_spec,
     module_runner,
+    private_values,
     run_upgrade,
 )
 
@@ -124,6 +127,7 @@ def argument_spec():
     return helm_arg_spec(
         chart_ref=dict(type="path", required=True),
         values_files=dict(type="list", elements="path", default=[]),
+        **VALUES_ARG_SPEC,
         reset_values=dict(type="bool", default=True),
         atomic=dict(type="bool", default=True),
         history_max=dict(type="int"),
@@ -136,7 +140,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     runner = module_runner(module)
     try:
-        result = run_upgrade(runner, module.params, check_mode=module.check_mode)
+        with private_values(module.params) as params:
+            result = run_upgrade(runner, params, check_mode=module.check_mode)
     except HelmError as exc:
         module.fail_json(**exc.to_result())
     module.exit_json(**result)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import uuid
 from pathlib import Path
@@ -393,3 +394,24 @@ def test_run_rollback_marks_nothing_after_an_ordinary_rollback_or_in_check_mode(
     checked = helm.run_rollback(runner_for(_stateful_helm(stuck, stuck)), dict(PARAMS, revision=None),
                                 check_mode=True, mark_stuck=lambda *a: calls.append(a))
     assert calls == [] and result["marked_failed"] == {} and checked["marked_failed"] == {}
+
+
+def test_private_values_are_the_last_layer_and_gone_after(tmp_path):
+    params = {"values_files": ["/chart/values-dev.yaml"], "values_text": '{"secrets": {"postgresPassword": "pw"}}'}
+    with helm.private_values(params) as inner:
+        *kept, path = inner["values_files"]
+        assert kept == ["/chart/values-dev.yaml"]
+        assert open(path, encoding="utf-8").read() == params["values_text"]
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert not os.path.exists(path)
+    assert params["values_files"] == ["/chart/values-dev.yaml"]  # the caller's params are left alone
+    plain = {"values_files": ["/a.yaml"], "values_text": None}
+    with helm.private_values(plain) as inner:
+        assert inner is plain
+
+
+def test_private_values_are_removed_when_the_block_fails():
+    with pytest.raises(RuntimeError), helm.private_values({"values_text": "a: 1"}) as inner:
+        path = inner["values_files"][0]
+        raise RuntimeError("helm failed")
+    assert not os.path.exists(path)
