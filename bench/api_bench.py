@@ -191,7 +191,7 @@ def fmt(summary: dict[str, object]) -> str:
 
 def git_commit() -> str:
     out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "app/app", "bench"],
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "app/app", "bench/*.py"],
                            capture_output=True, text=True).stdout.strip()
     return out.stdout.strip() + ("+dirty" if dirty else "")
 

@@ -30,7 +30,13 @@ def get_db() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def current_settings() -> Settings:
+    """``get_settings()`` as a dependency. A coroutine, so FastAPI calls it on the event loop:
+    a plain function would cost each request a hop through the thread pool."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(current_settings)]
 
 
 class _LowestRemaining:
