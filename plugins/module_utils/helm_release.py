@@ -4,12 +4,13 @@
 
 - ``read_status``: the helm and helm-diff versions checked against their minimums (written
   once, here and in helm.py), the newest revision of the release and its status, the releases
-  of the namespace, the traffic group the release's API Service selects, and the chart's
+  of the namespace (these reads side by side), the traffic group the release's API Service selects, and the chart's
   fullname of the release (``chart_fullname``, the rule of the chart's _helpers.tpl).
 - ``run_diff``: ``helm template`` against the cluster's Kubernetes version (the values schema
   and the chart's own checks), the rendered workloads' hard scheduling rules against the
-  cluster's nodes (``check_schedule``, scheduling.py), then the three-way ``helm diff upgrade``
-  and the decision whether there is anything to release (``release_pending``).
+  cluster's nodes (``check_schedule``, scheduling.py), and the three-way ``helm diff upgrade``,
+  the three side by side (they only read), then the decision whether there is anything to
+  release (``release_pending``). A render that fails wins over whatever the diff said.
 
 No AnsibleModule import: modules release_status and helm_diff are thin shells over this.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from . import scheduling
 from .helm import MIN_HELM_VERSION, PENDING_STATES, HelmError, _dotted
@@ -73,10 +75,8 @@ def diff_plugin_version(runner):
     return tuple(int(part) for part in match.groups()) if match else None
 
 
-def check_versions(runner, require_diff):
-    """helm >= MIN_HELM_VERSION and, when required, helm-diff >= HELM_DIFF_MIN_VERSION."""
-    helm = runner.version()
-    diff = diff_plugin_version(runner)
+def check_versions(helm, diff, require_diff):
+    """helm >= MIN_HELM_VERSION and, when required, helm-diff >= HELM_DIFF_MIN_VERSION (version tuples)."""
     problems = []
     if helm < MIN_HELM_VERSION:
         problems.append(f"helm {_dotted(helm)} is too old (need >= {_dotted(MIN_HELM_VERSION)})")
@@ -115,9 +115,17 @@ def list_releases(runner, namespace):
 
 def read_status(runner, params):
     """The module result of release_status (without ``changed``)."""
-    helm, diff = check_versions(runner, params.get("require_diff_plugin", False))
     release, namespace = params["release_name"], params["release_namespace"]
-    history = runner.history(release, namespace, max_revisions=1)
+    helm = runner.version()  # first: it picks the other commands' flags, and a helm too old reads nothing
+    check_versions(helm, HELM_DIFF_MIN_VERSION, False)
+    # the reads side by side; helm-diff's version is judged before any answer about the release
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        diff_read = pool.submit(diff_plugin_version, runner)
+        history_read = pool.submit(runner.history, release, namespace, max_revisions=1)
+        releases_read = pool.submit(list_releases, runner, namespace) if params.get("list_releases") else None
+        helm, diff = check_versions(helm, diff_read.result(), params.get("require_diff_plugin", False))
+        history = history_read.result()
+        releases = releases_read.result() if releases_read else None
     latest = history[-1] if history else {}
     result = dict(
         exists=bool(latest),
@@ -134,8 +142,8 @@ def read_status(runner, params):
     if params.get("chart_ref"):
         result["fullname"] = chart_fullname(release, chart_name(params["chart_ref"]),
                                             params.get("fullname_override") or "", params.get("name_override") or "")
-    if params.get("list_releases"):
-        result["releases"] = list_releases(runner, namespace)
+    if releases is not None:
+        result["releases"] = releases
     if params.get("traffic_group"):
         if not params.get("chart_ref"):
             raise HelmError("traffic_group needs chart_ref (the group defaults to the release's fullname)")
@@ -208,33 +216,38 @@ def run_diff(runner, params, read_nodes=None):
     """The module result of helm_diff (``changed`` is whether the diff found a change).
 
     ``read_nodes``: a function returning the cluster's Node objects; with it, the rendered
-    workloads' hard scheduling rules are checked against them before the diff. When it raises
-    Forbidden, the check is skipped and ``schedule`` says why.
+    workloads' hard scheduling rules are checked against them before the decision. When it
+    raises Forbidden, the check is skipped and ``schedule`` says why. The render, the node read
+    and the diff run side by side; each is a read, so nothing changes whichever fails.
     """
-    rc, manifest, err = runner.run(template_args(params), check_rc=False)
-    if rc != 0:
-        raise HelmError("the rendered values are invalid; nothing was changed on the cluster. helm says: "
-                        + (err or "").strip(), rc=rc, stderr=err, command=runner.command(template_args(params)))
-    status = params.get("status")
-    if status is None:
-        history = runner.history(params["release_name"], params["release_namespace"], max_revisions=1)
-        status = history[-1].get("status", "") if history else ""
-    schedule = None
-    if read_nodes:
-        try:
-            nodes = read_nodes()
-        except Forbidden as exc:
-            schedule = {"skipped": f"{exc}: the scheduling check did not run"}
-        else:
-            schedule = check_schedule(manifest, nodes, upgrade=bool(status))
-    differs, text, argv = None, "", []
-    if params.get("diff", True):
-        argv = diff_args(params, runner.version()[0])
-        rc, text, err = runner.run(argv, check_rc=False)
-        if rc not in (0, 2):
-            raise HelmError(f"helm diff upgrade failed (rc={rc}): {(err or text).strip()}", rc=rc, stdout=text,
-                            stderr=err, command=runner.command(argv))
-        differs = rc == 2
+    argv = diff_args(params, runner.version()[0]) if params.get("diff", True) else []
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        rendering = pool.submit(runner.run, template_args(params), check_rc=False)
+        diffing = pool.submit(runner.run, argv, check_rc=False) if argv else None
+        reading = pool.submit(read_nodes) if read_nodes else None
+        rc, manifest, err = rendering.result()
+        if rc != 0:
+            raise HelmError("the rendered values are invalid; nothing was changed on the cluster. helm says: "
+                            + (err or "").strip(), rc=rc, stderr=err, command=runner.command(template_args(params)))
+        status = params.get("status")
+        if status is None:
+            history = runner.history(params["release_name"], params["release_namespace"], max_revisions=1)
+            status = history[-1].get("status", "") if history else ""
+        schedule = None
+        if reading:
+            try:
+                nodes = reading.result()
+            except Forbidden as exc:
+                schedule = {"skipped": f"{exc}: the scheduling check did not run"}
+            else:
+                schedule = check_schedule(manifest, nodes, upgrade=bool(status))
+        differs, text = None, ""
+        if diffing:
+            rc, text, err = diffing.result()
+            if rc not in (0, 2):
+                raise HelmError(f"helm diff upgrade failed (rc={rc}): {(err or text).strip()}", rc=rc, stdout=text,
+                                stderr=err, command=runner.command(argv))
+            differs = rc == 2
     pending, reason = release_pending(differs, status)
     return dict(changed=bool(differs), differs=differs, pending=pending, reason=reason, summary=diff_summary(text),
                 text=text, command=runner.command(argv) if argv else [], schedule=schedule)

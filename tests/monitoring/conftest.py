@@ -225,6 +225,12 @@ def receiver():
     (results_dir() / "live-webhook-messages.json").write_text(json.dumps(messages, indent=1, default=str))
 
 
+def slowest_tasks(output):
+    """{task: seconds} from profile_tasks' recap lines ("<task> ---- 1.23s")."""
+    found = re.findall(r"^(.+?) -{3,} (\d+\.\d+)s$", output, flags=re.MULTILINE)
+    return {name.strip(): float(seconds) for name, seconds in found}
+
+
 @pytest.fixture(scope="session")
 def stack(cluster, receiver):
     crds = os.environ.get("MONITORING_CRDS_DIR")
@@ -249,7 +255,9 @@ def stack(cluster, receiver):
         "monitoring_stack_scrape_interval": "15s",
         "monitoring_stack_evaluation_interval": "15s",
     }
-    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false")
+    # profile_tasks prints each run's slowest tasks: install and idempotence side by side in the report
+    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+               PROFILE_TASKS_TASK_OUTPUT_LIMIT="15")
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections"))
     kubectl("create", "namespace", APP_NS, check=False)
     runs = []
@@ -258,7 +266,8 @@ def stack(cluster, receiver):
         proc = subprocess.run(["ansible-playbook", "-i", str(inv), str(ROOT / "playbooks" / "monitoring.yml"),
                                "-e", json.dumps(extra)], capture_output=True, text=True, env=env)
         runs.append({"run": attempt, "seconds": round(time.monotonic() - start, 1), "rc": proc.returncode,
-                     "recap": proc.stdout.strip().splitlines()[-1:]})
+                     "recap": [line for line in proc.stdout.splitlines() if " changed=" in line][-1:],
+                     "slowest_tasks": slowest_tasks(proc.stdout)})
         (results_dir() / f"live-playbook-{attempt}.log").write_text(proc.stdout + proc.stderr)
         assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
     pod = wait_for("the Prometheus pod IP", lambda: kget("pod", "-n", MON_NS,

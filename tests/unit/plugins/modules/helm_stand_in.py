@@ -18,8 +18,11 @@ ROOT = Path(__file__).resolve().parents[4]
 COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections")).split(os.pathsep)[0]
 
 FAKE_HELM = r'''#!PYTHON
-import json, sys
+import fcntl, json, sys
 state_path = sys.argv[0] + ".json"
+# the modules run their reads side by side: one call at a time reads and writes the state
+lock = open(state_path + ".lock", "w")
+fcntl.flock(lock, fcntl.LOCK_EX)
 state = json.load(open(state_path))
 state.setdefault("calls", []).append(sys.argv[1:])
 args = sys.argv[1:]
