@@ -70,6 +70,24 @@ def test_diff_decides_and_bad_values_change_nothing(namespace, chart, tmp_path):
     assert data == "one"
 
 
+def test_a_drifted_live_object_is_a_change(namespace, chart, tmp_path):
+    """The three-way diff compares with the live objects: a ConfigMap edited behind helm's back is a
+    change for the same values, and a release left pending is one whatever the diff says."""
+    install(namespace, chart, "one")
+    common = dict(name="probe", namespace=namespace, binary_path=helm_bin("helm"), chart_ref=str(chart),
+                  kube_version="1.34.0", values_text='{"generation": "one"}')
+    assert run_module("helm_diff", tmp_path, status="deployed", **common)["pending"] is False
+    patched = run(["kubectl", "-n", namespace, "patch", "configmap", "probe", "--type", "merge",
+                   "-p", '{"data": {"generation": "edited-live"}}'])
+    assert patched.returncode == 0, patched.stderr
+    drifted = run_module("helm_diff", tmp_path, status="deployed", **common)
+    assert (drifted["differs"], drifted["pending"], drifted["reason"]) == (True, True, "the diff shows changes")
+    assert "-   generation: edited-live" in drifted["text"] and "+   generation: one" in drifted["text"]
+    stuck = run_module("helm_diff", tmp_path, status="pending-upgrade",
+                       **dict(common, values_text='{"generation": "edited-live"}'))
+    assert (stuck["differs"], stuck["pending"], stuck["reason"]) == (False, True, "the release is pending-upgrade")
+
+
 @pytest.mark.parametrize("module", ["release_status", "helm_diff"])
 def test_bad_input_is_refused(module, namespace, tmp_path):
     result = run_module(module, tmp_path, namespace=namespace, binary_path=helm_bin("helm"))
