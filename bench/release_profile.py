@@ -22,7 +22,9 @@ def _ts(text):
 
 
 def stage_of(name):
-    """The stage of a task named "<Stage> | <what>"; Ansible's own tasks and the includes are "(role)"."""
+    """The stage of a task named "[<role> : ]<Stage> | <what>"; Ansible's own tasks and the includes
+    are "(role)"."""
+    name = name.split(" : ", 1)[-1]
     return name.split(" | ", 1)[0] if " | " in name else "(role)"
 
 
@@ -36,7 +38,8 @@ def timeline(output, started, ended):
             if previous_end is not None:
                 gaps += max(0.0, start - previous_end)
             previous_end = end
-            tasks.append([stage_of(entry["task"]["name"]), entry["task"]["name"], round(end - start, 3)])
+            name = entry["task"]["name"]
+            tasks.append([stage_of(name), name.split(" : ", 1)[-1], round(end - start, 3)])
     first = _ts(output["plays"][0]["tasks"][0]["task"]["duration"]["start"]) if tasks else ended
     return {"tasks": tasks,
             "outside": {"ansible start": round(first - started, 3), "between tasks": round(gaps, 3),
