@@ -15,6 +15,13 @@ from .helm import HELM_AUTH_ARG_SPEC
 K8S_AUTH_ARG_SPEC = {key: copy.deepcopy(value) for key, value in HELM_AUTH_ARG_SPEC.items() if key != "binary_path"}
 
 
+def k8s_arg_spec(**options):
+    """The argument spec of a module of ours that talks to the API server: the connection options plus ``options``."""
+    spec = copy.deepcopy(K8S_AUTH_ARG_SPEC)
+    spec.update(options)
+    return spec
+
+
 def has_kubernetes():
     try:
         import kubernetes  # noqa: F401  # pylint: disable=import-outside-toplevel,unused-import

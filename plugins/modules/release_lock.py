@@ -122,9 +122,9 @@ spec:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 from ansible_collections.agent_service.platform.plugins.module_utils.k8s_client import (  # noqa: E402
-    K8S_AUTH_ARG_SPEC,
     api_client,
     has_kubernetes,
+    k8s_arg_spec,
 )
 from ansible_collections.agent_service.platform.plugins.module_utils.lease import (  # noqa: E402
     LeaseLock,
@@ -134,8 +134,7 @@ from ansible_collections.agent_service.platform.plugins.module_utils.lease impor
 
 
 def argument_spec():
-    spec = dict(K8S_AUTH_ARG_SPEC)
-    spec.update(
+    return k8s_arg_spec(
         name=dict(type="str", required=True),
         namespace=dict(type="str", required=True),
         holder=dict(type="str", required=True),
@@ -144,7 +143,6 @@ def argument_spec():
         wait=dict(type="int", default=0),
         labels=dict(type="dict", default={}),
     )
-    return spec
 
 
 def main():

@@ -121,9 +121,9 @@ work_dir_removed:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 from ansible_collections.agent_service.platform.plugins.module_utils.k8s_client import (  # noqa: E402
-    K8S_AUTH_ARG_SPEC,
     api_client,
     has_kubernetes,
+    k8s_arg_spec,
 )
 from ansible_collections.agent_service.platform.plugins.module_utils.release_report import (  # noqa: E402
     ReportError,
@@ -135,8 +135,7 @@ from ansible_collections.agent_service.platform.plugins.module_utils.release_rep
 
 
 def argument_spec():
-    spec = dict(K8S_AUTH_ARG_SPEC)
-    spec.update(
+    return k8s_arg_spec(
         base=dict(type="path", required=True),
         report=dict(type="dict", required=True),
         markdown=dict(type="str", required=True),
@@ -151,7 +150,6 @@ def argument_spec():
         )),
         work_dir=dict(type="path"),
     )
-    return spec
 
 
 def main():
