@@ -12,8 +12,8 @@ def test_both_files_are_written_whole_with_their_mode(tmp_path):
     base = tmp_path / "reports" / "dev-agent-service-20261207T120000Z-succeeded"
     paths = release_report.write_files(str(base), {"verdict": "succeeded", "b": [1], "a": None}, "# Release\n", 0o640)
     assert paths == {"json": f"{base}.json", "markdown": f"{base}.md"}
-    assert json.loads((tmp_path / "reports" / f"{base.name}.json").read_text()) == {"a": None, "b": [1],
-                                                                                      "verdict": "succeeded"}
+    written = json.loads((tmp_path / "reports" / f"{base.name}.json").read_text())
+    assert written == {"a": None, "b": [1], "verdict": "succeeded"}
     assert (tmp_path / "reports" / f"{base.name}.md").read_text() == "# Release\n"
     assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "reports").iterdir()} == {0o640}
     # no temporary file is left beside them
