@@ -4,8 +4,9 @@
 
 - ``read_status``: the helm and helm-diff versions checked against their minimums (written
   once, here and in helm.py), the newest revision of the release and its status, the releases
-  of the namespace (these reads side by side), the traffic group the release's API Service selects, and the chart's
-  fullname of the release (``chart_fullname``, the rule of the chart's _helpers.tpl).
+  of the namespace (these reads side by side), the traffic group the release's API Service
+  selects, and the chart's fullname of the release (``chart_fullname``, the rule of the chart's
+  _helpers.tpl).
 - ``run_diff``: ``helm template`` against the cluster's Kubernetes version (the values schema
   and the chart's own checks), the rendered workloads' hard scheduling rules against the
   cluster's nodes (``check_schedule``, scheduling.py), and the three-way ``helm diff upgrade``,
@@ -117,7 +118,7 @@ def read_status(runner, params):
     """The module result of release_status (without ``changed``)."""
     release, namespace = params["release_name"], params["release_namespace"]
     helm = runner.version()  # first: it picks the other commands' flags, and a helm too old reads nothing
-    check_versions(helm, HELM_DIFF_MIN_VERSION, False)
+    check_versions(helm, None, False)
     # the reads side by side; helm-diff's version is judged before any answer about the release
     with ThreadPoolExecutor(max_workers=3) as pool:
         diff_read = pool.submit(diff_plugin_version, runner)

@@ -30,6 +30,8 @@ def get_db() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
+
+
 async def current_settings() -> Settings:
     """``get_settings()`` as a dependency. A coroutine, so FastAPI calls it on the event loop:
     a plain function would cost each request a hop through the thread pool."""
