@@ -261,8 +261,12 @@ def test_scrapes_pass_the_charts_network_policies(stack, app):
     image = kget("deployment", "-n", APP_NS, f"{RELEASE}-api")["spec"]["template"]["spec"]["containers"][0]["image"]
     kubectl("create", "namespace", probe_ns, check=False)
     try:
-        probe = kubectl(
-            "run", "probe", "-n", probe_ns, "--rm", "-i", "--quiet", "--restart=Never", "--image-pull-policy=Never",
+        # The pod's output is read from its logs once it has ended: `kubectl run -i` can attach after
+        # a short-lived pod ended and then prints nothing.
+        wait_for("the probe namespace's default ServiceAccount",
+                 lambda: kget("serviceaccount", "-n", probe_ns, "default"), 60, 1)
+        kubectl(
+            "run", "probe", "-n", probe_ns, "--restart=Never", "--image-pull-policy=Never",
             f"--image={image}", "--command", "--",
             "python", "-c",
             "import json, socket, sys, urllib.parse\n"
@@ -276,7 +280,13 @@ def test_scrapes_pass_the_charts_network_policies(stack, app):
             "        out[url] = type(exc).__name__\n"
             "print(json.dumps(out))\n",
             *sorted(urls | stores))
-        reached = json.loads(probe.stdout.strip().splitlines()[-1])
+        def ended():
+            phase = kget("pod", "-n", probe_ns, "probe")["status"].get("phase")
+            return phase if phase in ("Succeeded", "Failed") else None
+        phase = wait_for("the probe pod to end", ended, 120, 2)
+        logs = kubectl("logs", "-n", probe_ns, "probe").stdout
+        assert phase == "Succeeded", (phase, logs)
+        reached = json.loads(logs.strip().splitlines()[-1])
     finally:
         kubectl("delete", "namespace", probe_ns, "--wait=false", check=False)
     assert sorted(reached) == sorted(urls | stores), reached
