@@ -60,8 +60,10 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            # probes and scrapes arrive every few seconds: logged only at DEBUG
-            level = logging.DEBUG if scope["path"] in UNFAULTED else logging.INFO
+            # probes and scrapes arrive every few seconds: logged only at DEBUG; a server error is
+            # an error line, which the log store counts per version (the deploy report shows it)
+            level = (logging.DEBUG if scope["path"] in UNFAULTED
+                     else logging.ERROR if status >= 500 else logging.INFO)
             if log.isEnabledFor(level):
                 client = scope.get("client")
                 log.log(level, "request", extra={

@@ -138,6 +138,23 @@ def test_structured_json_access_log(client: TestClient, caplog: pytest.LogCaptur
     assert lines[-1]["level"] == "info" and "duration_ms" in lines[-1] and lines[-1]["msg"] == "request"
 
 
+def test_a_server_error_is_an_error_line(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A 5xx answer's request line is at level error (the log store counts those per version),
+    a 2xx one at info, and the probes stay at debug even when they fail."""
+    import json
+
+    from app.core.logging import JsonFormatter
+
+    for client in make_client(monkeypatch, FAULT_ERROR_RATE="1.0"):
+        with caplog.at_level("DEBUG", logger="app.access"):
+            client.get("/v1/agents", headers={"X-Request-ID": "log-error-1"})
+            client.get("/health", headers={"X-Request-ID": "log-error-2"})
+        lines = {entry["request_id"]: entry for entry in
+                 (json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "app.access")}
+        assert (lines["log-error-1"]["level"], lines["log-error-1"]["status"]) == ("error", 500), lines
+        assert (lines["log-error-2"]["level"], lines["log-error-2"]["status"]) == ("debug", 200), lines
+
+
 def test_api_process_logs_json_from_its_first_line(base_env: dict[str, str], migrated: object) -> None:
     """The API as the image starts it (docker-entrypoint.sh api): every line it prints is one JSON
     object, uvicorn's start-up lines included, which come before the app configures logging."""

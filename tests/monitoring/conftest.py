@@ -254,6 +254,11 @@ def stack(cluster, receiver):
         "monitoring_stack_kubelet_container_metrics_path": "/metrics/resource",
         "monitoring_stack_scrape_interval": "15s",
         "monitoring_stack_evaluation_interval": "15s",
+        # the test bed's kubelet writes the pod logs under its own state directory, which
+        # `make cluster-down` removes, with the log agent's offsets beside them
+        "monitoring_stack_logs_pod_log_dir": "/var/lib/agent-testbed/pod-logs",
+        "monitoring_stack_logs_agent_state_dir": "/var/lib/agent-testbed/log-agent",
+        "monitoring_stack_logs_storage_size": "2Gi",
     }
     # profile_tasks prints each run's slowest tasks: install and idempotence side by side in the report
     env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",

@@ -1,6 +1,7 @@
 """roles/monitoring_stack offline: the render phase, its promtool/amtool gate, and the manifests it applies."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -117,6 +118,72 @@ def test_kube_prometheus_stack_values(rendered):
     assert any(v.startswith("pods=[") for v in values["kube-state-metrics"]["metricLabelsAllowlist"])
 
 
+def test_log_store_and_agent_manifests(rendered):
+    """The store on a PVC with the retention asked for, and the agent on every node reading the pod logs
+    read-only, sending to the store's OTLP endpoint, rolled when its configuration changes."""
+    objs = {(d["kind"], d["metadata"]["name"]): d for d in docs(rendered / "logs.yaml")}
+    store = objs[("StatefulSet", "victoria-logs")]["spec"]
+    container = store["template"]["spec"]["containers"][0]
+    # kube_prometheus_stack mode: the public images
+    assert container["image"] == "docker.io/victoriametrics/victoria-logs:v1.52.2"
+    assert {"-retentionPeriod=7d", "-storageDataPath=/data"} <= set(container["args"]), container["args"]
+    assert store["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert "storageClassName" not in store["volumeClaimTemplates"][0]["spec"]
+    assert objs[("Service", "victoria-logs")]["spec"]["ports"][0]["port"] == 9428
+
+    agent = objs[("DaemonSet", "log-agent")]["spec"]["template"]
+    volumes = {v["name"]: v for v in agent["spec"]["volumes"]}
+    assert volumes["pod-logs"]["hostPath"] == {"path": "/var/log/pods", "type": "Directory"}
+    assert volumes["state"]["hostPath"]["path"] == "/var/lib/agent-service-log-agent"
+    mounts = {m["name"]: m for m in agent["spec"]["containers"][0]["volumeMounts"]}
+    assert mounts["pod-logs"]["readOnly"] is True
+    assert agent["spec"]["containers"][0]["image"] == "docker.io/otel/opentelemetry-collector-contrib:0.161.0"
+    text = objs[("ConfigMap", "log-agent")]["data"]["config.yaml"]
+    assert agent["metadata"]["annotations"]["checksum/config"] == hashlib.sha256(text.encode()).hexdigest()
+    config = yaml.safe_load(text)
+    assert config["exporters"]["otlphttp/store"]["logs_endpoint"] == \
+        "http://victoria-logs.monitoring.svc:9428/insert/opentelemetry/v1/logs"
+    assert config["receivers"]["filelog"]["exclude"] == ["/var/log/pods/monitoring_log-agent-*/*/*.log"]
+    assert config["service"]["pipelines"]["logs"] == {
+        "receivers": ["filelog"], "processors": ["k8sattributes", "batch"], "exporters": ["otlphttp/store"]}
+    labels = {e["tag_name"]: e["key"] for e in config["processors"]["k8sattributes"]["extract"]["labels"]}
+    assert labels["service.version"] == "app.kubernetes.io/version"
+    assert labels["app.component"] == "app.kubernetes.io/component"
+    binding = objs[("ClusterRoleBinding", "agent-monitoring-log-agent")]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "log-agent", "namespace": "monitoring"}]
+
+
+def test_log_agent_config_is_valid_for_the_collector(rendered, tmp_path):
+    """The collector the project builds (`make otelcol`, the agent's image) accepts the rendered configuration."""
+    binary = Path(os.environ.get("BIN_DIR", Path.home() / ".cache" / "agent-service-platform" / "bin")) \
+        / "otelcol-agent-service"
+    if not binary.is_file():
+        pytest.fail(f"{binary} is missing: run `make otelcol`")
+    objs = {(d["kind"], d["metadata"]["name"]): d for d in docs(rendered / "logs.yaml")}
+    config = tmp_path / "config.yaml"
+    config.write_text(objs[("ConfigMap", "log-agent")]["data"]["config.yaml"])
+    proc = subprocess.run([str(binary), "validate", f"--config={config}"], capture_output=True, text=True,
+                          env=dict(os.environ, K8S_NODE_NAME="node"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(config.read_text().replace("poll_interval:", "poll_intervall:"))
+    proc = subprocess.run([str(binary), "validate", f"--config={broken}"], capture_output=True, text=True)
+    assert proc.returncode != 0 and "poll_intervall" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("monitoring_stack_logs_retention", "7 days"),
+    ("monitoring_stack_logs_storage_size", "ten"),
+    ("monitoring_stack_logs_pod_log_dir", "var/log/pods"),
+    ("monitoring_stack_logs_public_images", {"victoria_logs": "victoria-logs"}),
+])
+def test_bad_log_inputs_are_refused(tmp_path, variable, value):
+    proc = run_render(tmp_path, "-e", json.dumps({variable: value}))
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    assert "monitoring_stack_logs_retention must be a VictoriaLogs duration" in proc.stdout, proc.stdout[-3000:]
+    assert not (tmp_path / "logs.yaml").exists()
+
+
 def test_broken_rules_are_refused_before_they_land(tmp_path):
     source = tmp_path / "monitoring"
     shutil.copytree(MONITORING, source, ignore=shutil.ignore_patterns("images"))
@@ -139,7 +206,7 @@ def test_operator_manifests_validate_against_the_api_schemas(rendered):
     if not schemas or not Path(schemas).is_dir() or not kubeconform:
         pytest.fail("kubeconform or its schemas are missing: run `make monitoring-test` (gotools, chart-schemas)")
     names = ("operator", "kube-state-metrics", "node-exporter", "kubelet", "prometheus", "exporters",
-             "external-metrics-adapter")
+             "external-metrics-adapter", "logs")
     stream = "".join("---\n" + (rendered / f"{n}.yaml").read_text() + "\n" for n in names)
     proc = subprocess.run([kubeconform, "-strict", "-summary", "-schema-location",
                            f"{schemas}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json", "-"],

@@ -1,0 +1,197 @@
+"""Logs you can search (issue 22), on the test bed: `make monitoring-live-test`.
+
+The monitoring stack's log store (VictoriaLogs) and log agent (the OpenTelemetry Collector as a
+DaemonSet) are installed by the `stack` fixture, as roles/monitoring_stack does by default.
+This module installs the chart with tracing on in a namespace of its own and checks, against
+the store and never against the pods:
+- one invocation: its lines from the API pod and from the worker pod, found by its trace id
+  within 30 s, the API's line carrying the request id of the response header;
+- logs outlive pods: the error lines of a faulty version are still found by its version label
+  after a rollback removed its pods, one line for each failed request (by request id);
+- every runbook's log query parses on the running store.
+Figures (latency from a line's write to its being found, the store's memory and disk) go to
+$RESULTS/monitoring/logs-report.json.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+from conftest import MON_NS, ROOT, kget, kubectl, results_dir, wait_for
+
+pytestmark = pytest.mark.live
+
+LOG_NS = os.environ.get("MONITORING_LOGS_NAMESPACE", "mon-logs")
+RELEASE = "logs"
+CHART = ROOT / "helm" / "agent-service"
+# a second tag of the same build (`make e2e-images`): its pods carry another version label
+BAD_VERSION = "3.0.1"
+REPORT: dict = {}
+
+_spec = importlib.util.spec_from_file_location("tracing_cluster", ROOT / "tests" / "tracing" / "test_tracing_cluster.py")
+tracing_cluster = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tracing_cluster)
+
+
+def logsql(store: str, query: str, limit: int = 5000) -> list[dict]:
+    """The store's answer to a LogsQL query: one dict per line."""
+    data = urllib.parse.urlencode({"query": query, "limit": str(limit)}).encode()
+    with urllib.request.urlopen(urllib.request.Request(f"{store}/select/logsql/query", data=data), timeout=20) as resp:
+        return [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
+
+
+def helm(*args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([shutil.which("helm") or "helm", *args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr + kubectl("-n", LOG_NS, "get", "pods,events", check=False).stdout
+    return proc
+
+
+def post(url: str, body: dict | None = None, timeout: float = 30) -> tuple[int, dict, dict]:
+    """(status, headers, JSON body) of a POST, error statuses included."""
+    req = urllib.request.Request(url, data=json.dumps(body or {}).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, dict(resp.headers), json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def store(stack) -> str:
+    """The store's URL (its pod, from the host), once it answers."""
+    ip = wait_for("the log store's pod IP",
+                  lambda: kget("pod", "-n", MON_NS, "victoria-logs-0")["status"].get("podIP"), 120)
+    url = f"http://{ip}:9428"
+    wait_for("the log store to answer", lambda: urllib.request.urlopen(f"{url}/health", timeout=5).status == 200, 120)
+    return url
+
+
+@pytest.fixture(scope="module")
+def app(stack) -> dict:
+    """The chart with tracing on (to a collector in the namespace), at the build's version."""
+    kubectl("create", "namespace", LOG_NS, check=False)
+    kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                   "items": tracing_cluster.collector_manifests(LOG_NS)}))
+    kubectl("-n", LOG_NS, "rollout", "status", "deployment/otel-collector", "--timeout=180s")
+    tag = os.environ.get("APP_IMAGE_TAG") or tracing_cluster.app_tag()
+    values = results_dir() / "logs-app-values.json"
+    values.write_text(json.dumps({
+        "image": {"tag": tag},
+        "tracing": {"enabled": True, "endpoint": f"http://otel-collector.{LOG_NS}.svc:4318",
+                    "protocol": "http/protobuf", "samplerRatio": 1},
+    }))
+    helm("upgrade", "--install", RELEASE, str(CHART), "-n", LOG_NS, "-f", str(CHART / "values-dev.yaml"),
+         "-f", str(values), "--wait", "--timeout", "10m")
+    svc = kget("service", "-n", LOG_NS, RELEASE)
+    yield {"api": f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}", "version": tag}
+    if os.environ.get("MONITORING_LIVE_KEEP") != "1":
+        kubectl("delete", "namespace", LOG_NS, "--wait=false", check=False)
+
+
+def pods(component: str) -> set[str]:
+    return {p["metadata"]["name"] for p in kget("pods", "-n", LOG_NS, "-l",
+                                                f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}")["items"]}
+
+
+def test_one_invocation_all_its_lines_from_the_store(store, app):
+    """Item 2: the lines of one invocation from the API pod and the worker pod, by trace id, within 30 s."""
+    status, headers, body = post(f"{app['api']}/v1/agents/assistant/invocations?wait=25",
+                                 {"input": "what is 2+3*4; lookup celery"})
+    answered = time.monotonic()
+    assert status in (200, 201, 202) and body.get("status") == "succeeded", (status, body)
+    request_id = {k.lower(): v for k, v in headers.items()}["x-request-id"]
+    api_pods, worker_pods = pods("api"), pods("worker")
+
+    def found():
+        api_lines = logsql(store, f'k8s.namespace.name:="{LOG_NS}" request_id:="{request_id}"')
+        trace_ids = {line.get("trace_id") for line in api_lines} - {None, ""}
+        if len(trace_ids) != 1:
+            return None
+        lines = logsql(store, f'trace_id:="{next(iter(trace_ids))}"')
+        by_pod = {}
+        for line in lines:
+            by_pod.setdefault(line.get("k8s.pod.name"), []).append(line)
+        if not (set(by_pod) & api_pods and set(by_pod) & worker_pods):
+            return None
+        return {"trace_id": next(iter(trace_ids)), "lines": lines, "by_pod": by_pod, "api_lines": api_lines}
+
+    result = wait_for("the invocation's lines from the API and worker pods in the store", found, 30, 0.5)
+    seconds = round(time.monotonic() - answered, 2)
+    REPORT["invocation"] = {"request_id": request_id, "trace_id": result["trace_id"], "found_after_seconds": seconds,
+                            "lines_per_pod": {pod: len(lines) for pod, lines in result["by_pod"].items()}}
+    assert seconds <= 30, seconds
+    # every line of the trace comes from this release's pods, with the fields the agent adds
+    assert set(result["by_pod"]) <= api_pods | worker_pods, sorted(result["by_pod"])
+    for line in result["lines"]:
+        assert line["k8s.namespace.name"] == LOG_NS and line.get("service.version") == app["version"], line
+        assert line.get("app.component") in ("api", "worker") and line.get("k8s.container.name"), line
+    # the API's request line carries the request id of the response header, and the trace id
+    requests = [line for line in result["api_lines"] if line.get("_msg") == "request"]
+    assert requests and all(line["request_id"] == request_id and line["trace_id"] == result["trace_id"]
+                            and line["k8s.pod.name"] in api_pods for line in requests), requests
+    worker_msgs = {line.get("_msg") for pod, lines in result["by_pod"].items() if pod in worker_pods for line in lines}
+    assert "invocation finished" in worker_msgs, worker_msgs
+
+
+def test_error_lines_outlive_the_pods_of_a_rolled_back_version(store, app):
+    """Item 3: a faulty version's error lines, found by its version label once a rollback removed its pods."""
+    revision = json.loads(helm("history", RELEASE, "-n", LOG_NS, "-o", "json").stdout)[-1]["revision"]
+    helm("upgrade", RELEASE, str(CHART), "-n", LOG_NS, "--reuse-values", "--set", f"image.tag={BAD_VERSION}",
+         "--set-json", "config.faultErrorRate=1", "--wait", "--timeout", "5m")
+    bad_pods = pods("api")
+    assert {kget("pod", "-n", LOG_NS, p)["metadata"]["labels"]["app.kubernetes.io/version"] for p in bad_pods} \
+        == {BAD_VERSION}
+    sent = set()
+    for _ in range(10):
+        status, headers, _ = post(f"{app['api']}/v1/agents/assistant/invocations", {"input": "2+2"}, timeout=10)
+        assert status == 500, status
+        sent.add({k.lower(): v for k, v in headers.items()}["x-request-id"])
+    helm("rollback", RELEASE, str(revision), "-n", LOG_NS, "--wait", "--timeout", "5m")
+    wait_for("the faulty version's pods to be gone",
+             lambda: not (bad_pods & {p["metadata"]["name"] for p in kget("pods", "-n", LOG_NS)["items"]}), 180, 2)
+    gone_at = time.monotonic()
+
+    query = f'k8s.namespace.name:="{LOG_NS}" service.version:="{BAD_VERSION}" level:=error'
+
+    def found():
+        lines = logsql(store, query)
+        return lines if sent <= {line.get("request_id") for line in lines} else None
+    lines = wait_for("the faulty version's error lines in the store", found, 60, 1)
+    REPORT["rolled_back"] = {"query": query, "error_lines": len(lines), "requests_failed": len(sent),
+                             "pods": sorted(bad_pods), "found_seconds_after_pods_gone": round(time.monotonic() - gone_at, 2)}
+    mine = [line for line in lines if line.get("request_id") in sent]
+    # one error line per failed request, each from a pod of the faulty version that no longer exists
+    assert sorted(line["request_id"] for line in mine) == sorted(sent), mine
+    assert {line["k8s.pod.name"] for line in mine} <= bad_pods, mine
+    assert all(line["status"] in (500, "500") and line["_msg"] == "request" for line in mine), mine
+
+
+def test_store_memory_and_disk(store):
+    """The store's own figures, for the closing note (its /metrics)."""
+    text = urllib.request.urlopen(f"{store}/metrics", timeout=10).read().decode()
+    wanted = ("process_resident_memory_bytes", "vl_data_size_bytes", "vl_rows_ingested_total")
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        name = line.split("{")[0].split(" ")[0]
+        if name in wanted:
+            values[name] = values.get(name, 0) + float(line.rsplit(" ", 1)[1])
+    REPORT["store"] = values
+    assert values.get("process_resident_memory_bytes", 0) > 0 and values.get("vl_rows_ingested_total", 0) > 0, values
+
+
+@pytest.fixture(scope="module", autouse=True)
+def write_report():
+    yield
+    REPORT["at"] = datetime.now(UTC).isoformat()
+    (results_dir() / "logs-report.json").write_text(json.dumps(REPORT, indent=2, default=str))
+
