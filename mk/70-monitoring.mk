@@ -25,8 +25,18 @@ monitoring-crds: ## prometheus-operator CRD manifests into $(MONITORING_CRDS_DIR
 	  && chmod 0644 $(MONITORING_CRDS_DIR)/*.yaml \
 	  && echo ">> monitoring: $$(ls $(MONITORING_CRDS_DIR) | wc -l) CRDs in $(MONITORING_CRDS_DIR)"
 
-monitoring-images: debs ## operator-mode images (operator, reloader, kube-state-metrics, Prometheus, Alertmanager, exporters)
+monitoring-images: debs ## operator-mode images (operator, reloader, kube-state-metrics, Prometheus, Alertmanager, exporters, VictoriaLogs)
 	@bash monitoring/images/build.sh
+
+# VictoriaLogs (issue 22) alone: its static binary from the Go module proxy, the same cached
+# build that the victoria-logs image copies (monitoring/images/build.sh --binaries-only), for
+# the tests that run it on loopback. No docker, no test bed. Pin: monitoring/images/images.env.
+VICTORIA_LOGS := $(CACHE_DIR)/monitoring-bin/victoria-logs
+export VICTORIA_LOGS
+
+.PHONY: victoria-logs
+victoria-logs: ## VictoriaLogs binary only (no image, no cluster) into $(VICTORIA_LOGS)
+	@bash monitoring/images/build.sh --binaries-only victoria-logs
 
 monitoring-live-test: $(MONITORING_LIVE_PREREQS) ## the monitoring stack on the test bed (operator mode)
 	@KUBECONFIG=$(KUBECONFIG_TESTBED) APP_IMAGE_TAG=$(APP_IMAGE_TAG) $(MONITORING_PYTEST) --junitxml=$(RESULTS)/monitoring/live.xml tests/monitoring -m live

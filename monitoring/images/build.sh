@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Build the operator-mode monitoring images offline and import them into the test bed:
 #   monitoring/images/build.sh [NAME...]      (default: every image of images.env)
+#   monitoring/images/build.sh --binaries-only NAME...   (the Go binaries only, no docker, no
+#                                                        test bed: `make victoria-logs`)
 # Go images (prometheus-operator, prometheus-config-reloader, kube-state-metrics, Prometheus,
-# external-metrics-adapter) copy a binary built here from the Go module proxy, with the
-# go.mod/go.sum next to the Dockerfile; external-metrics-adapter is our own code (main.go there).
+# external-metrics-adapter, victoria-logs) copy a binary built here from the Go module proxy
+# into $CACHE_DIR/monitoring-bin, with the go.mod/go.sum next to the Dockerfile;
+# external-metrics-adapter is our own code (main.go there). The image step copies the cached
+# binary, so a binary that a test ran on loopback is the one in the image.
 # Debian images apt-install bookworm's package inside `docker build` and check its version.
 # testbed/images/build.sh does the docker build and the containerd import. A label with a
 # hash of the recipe lets a second run skip an image that is already built.
 set -euo pipefail
+binaries_only=false
+if [ "${1:-}" = --binaries-only ]; then binaries_only=true; shift; fi
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${CACHE_DIR:=$HOME/.cache/agent-service-platform}"
@@ -30,29 +36,45 @@ grep -q "github.com/prometheus/prometheus v0.$(echo "${tag[prometheus]#v}" | awk
   "$here/prometheus/go.mod" || { echo "build.sh: prometheus/go.mod does not pin Prometheus ${tag[prometheus]}" >&2; exit 1; }
 grep -q "k8s.io/kube-state-metrics/v2 ${tag[kube-state-metrics]}$" "$here/kube-state-metrics/go.mod" \
   || { echo "build.sh: kube-state-metrics/go.mod does not pin ${tag[kube-state-metrics]}" >&2; exit 1; }
+grep -q "github.com/VictoriaMetrics/VictoriaLogs ${tag[victoria-logs]}$" "$here/victoria-logs/go.mod" \
+  || { echo "build.sh: victoria-logs/go.mod does not pin ${tag[victoria-logs]}" >&2; exit 1; }
+
+# The -X flag that stamps the version into a binary (printf format, %s = version without the v):
+# prometheus/common's variable unless named here. VictoriaLogs reads its short version from
+# VictoriaMetrics' buildinfo.Version (`-version`, the vm_app_version metric) by `vX.Y.Z`.
+declare -A version_x=(
+  [victoria-logs]='github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-v%s'
+)
 
 gobuild() {  # gobuild MODULE_DIR OUTPUT PACKAGE VERSION [SOURCE_FILE...] (sources of a package of our own)
-  local dir=$1 out=$2 pkg=$3 version=${4#v} sum
+  local dir=$1 out=$2 pkg=$3 version=${4#v} sum xflag
   shift 4
-  sum=$(cat "$dir/go.mod" "$dir/go.sum" "$@" <(go version) <(echo "$pkg $version") | sha256sum | cut -c1-16)
+  # shellcheck disable=SC2059  # the format comes from version_x above
+  printf -v xflag "${version_x[$out]:-github.com/prometheus/common/version.Version=%s}" "$version"
+  sum=$(cat "$dir/go.mod" "$dir/go.sum" "$@" <(go version) <(echo "$pkg $version${version_x[$out]:+ $xflag}") \
+        | sha256sum | cut -c1-16)
   if [ -x "$bin/$out" ] && [ "$(cat "$bin/$out.sum" 2>/dev/null)" = "$sum" ]; then
     echo ">> monitoring images: $out binary (cached)"; return 0
   fi
   echo ">> monitoring images: building $out from $pkg"
   local start; start=$(date +%s)
   (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod nice go build -trimpath \
-     -ldflags="-s -w -X github.com/prometheus/common/version.Version=$version" -o "$bin/$out.tmp" "$pkg")
+     -ldflags="-s -w -X $xflag" -o "$bin/$out.tmp" "$pkg")
   mv -f "$bin/$out.tmp" "$bin/$out"
   echo "$sum" > "$bin/$out.sum"
   echo ">> monitoring images: $out built in $(( $(date +%s) - start ))s"
 }
 
-"$root/testbed/docker.sh" up
-"$root/testbed/images/base.sh"
-base_id=$(docker image inspect -f '{{.Id}}' "localhost/testbed/debian-base:${DEBIAN_SUITE:-bookworm}")
+base_id=
+if ! $binaries_only; then
+  "$root/testbed/docker.sh" up
+  "$root/testbed/images/base.sh"
+  base_id=$(docker image inspect -f '{{.Id}}' "localhost/testbed/debian-base:${DEBIAN_SUITE:-bookworm}")
+fi
 
-image() {  # image NAME [BINARY]
+image() {  # image NAME [BINARY]    (nothing with --binaries-only)
   local name=$1 binary=${2:-} ref recipe have ctx
+  $binaries_only && return 0
   ref="localhost/testbed/$name:${tag[$name]}"
   recipe=$(cat "$here/$name/Dockerfile" ${binary:+"$bin/$binary"} <(echo "$base_id ${tag[$name]}") | sha256sum | cut -c1-16)
   have=$(docker image inspect -f '{{ index .Config.Labels "agent-testbed.recipe" }}' "$ref" 2>/dev/null || true)
@@ -71,7 +93,7 @@ image() {  # image NAME [BINARY]
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(prometheus-operator prometheus-config-reloader kube-state-metrics prometheus alertmanager
-                                 node-exporter redis-exporter postgres-exporter external-metrics-adapter)
+                                 node-exporter redis-exporter postgres-exporter external-metrics-adapter victoria-logs)
 for name in "${names[@]}"; do
   case "$name" in
     prometheus-operator)
@@ -93,7 +115,12 @@ for name in "${names[@]}"; do
       gobuild "$here/external-metrics-adapter" external-metrics-adapter . "${tag[external-metrics-adapter]}" \
         "$here"/external-metrics-adapter/*.go
       image "$name" external-metrics-adapter ;;
+    victoria-logs)
+      gobuild "$here/victoria-logs" victoria-logs github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs \
+        "${tag[victoria-logs]}"
+      image "$name" victoria-logs ;;
     alertmanager|node-exporter|redis-exporter|postgres-exporter)
+      $binaries_only && echo ">> monitoring images: $name is a Debian image, no binary to build"
       image "$name" ;;
     *) echo "build.sh: unknown image '$name' (see images.env)" >&2; exit 2 ;;
   esac
