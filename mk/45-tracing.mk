@@ -5,7 +5,7 @@ OTELCOL := $(BIN_DIR)/otelcol-agent-service
 
 .PHONY: otelcol
 otelcol: ## tracing: build the OpenTelemetry Collector (builder, Go module proxy) into $(BIN_DIR)
-	@OTELCOL_BUILDER_VERSION=$(OTELCOL_BUILDER_VERSION) OTELCOL_VERSION=$(OTELCOL_VERSION) \
+	@OTELCOL_BUILDER_VERSION=$(OTELCOL_BUILDER_VERSION) OTELCOL_VERSION=$(OTELCOL_VERSION) OTELCOL_LOGS_VERSION=$(OTELCOL_LOGS_VERSION) \
 	  bash $(ROOT)/tracing/build-otelcol.sh
 
 OTELCOL_IMAGE ?= localhost/testbed/otelcol:$(OTELCOL_VERSION:v%=%)

@@ -11,8 +11,11 @@ monitoring-generate: venv ## regenerate the SLO rules and the Grafana dashboard 
 	@$(PY) monitoring/slo/generate.py
 	@$(PY) monitoring/grafana/generate.py
 
-MONITORING_OFFLINE_PREREQS := venv debs collection gotools chart-schemas
-MONITORING_LIVE_PREREQS    := venv debs collection cluster monitoring-crds monitoring-images app-image chart-images
+# otelcol: the log agent's configuration is validated by the collector it runs in (offline);
+# otelcol-image is the log agent, e2e-images the app under other versions (the logs test)
+MONITORING_OFFLINE_PREREQS := venv debs collection gotools chart-schemas otelcol
+MONITORING_LIVE_PREREQS    := venv debs collection cluster monitoring-crds monitoring-images app-image chart-images \
+  otelcol-image e2e-images
 
 monitoring-offline-test: $(MONITORING_OFFLINE_PREREQS) ## promtool/amtool checks, unit tests, dashboard, role render and staleness checks (pytest)
 	@$(MONITORING_PYTEST) --junitxml=$(RESULTS)/monitoring/offline.xml tests/monitoring -m "not live"

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -26,15 +27,16 @@ import urllib.request
 from datetime import UTC, datetime
 
 import pytest
-from conftest import MON_NS, ROOT, kget, kubectl, results_dir, wait_for
+from conftest import MON_NS, ROOT, SELECT_LABEL, kget, kubectl, results_dir, wait_for
 
 pytestmark = pytest.mark.live
 
 LOG_NS = os.environ.get("MONITORING_LOGS_NAMESPACE", "mon-logs")
-RELEASE = "logs"
+RELEASE = "agent-service"
 CHART = ROOT / "helm" / "agent-service"
-# a second tag of the same build (`make e2e-images`): its pods carry another version label
+# other tags of the same build (`make e2e-images`): their pods carry other version labels
 BAD_VERSION = "3.0.1"
+ANALYSED_VERSION = "3.0.0"
 REPORT: dict = {}
 
 _spec = importlib.util.spec_from_file_location("tracing_cluster", ROOT / "tests" / "tracing" / "test_tracing_cluster.py")
@@ -76,22 +78,54 @@ def store(stack) -> str:
     return url
 
 
+def deploy(label: str, stack: dict, store: str, version: str, **extra) -> tuple[int, str, dict | None]:
+    """agent_service.platform.deploy of `version` into LOG_NS, as an operator runs it: (rc, output, report)."""
+    work = results_dir() / "logs-deploy"
+    reports = work / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    variables = {
+        "release_kubeconfig": os.environ["KUBECONFIG"], "release_chart_path": str(CHART),
+        "release_env": "dev", "release_inventory_env": "dev", "release_name": RELEASE, "release_namespace": LOG_NS,
+        "release_version": version, "release_backup_dir": str(work / "backups"), "release_report_dir": str(reports),
+        "release_prometheus_url": stack["prometheus"], "release_logs_url": store, "release_timeout": "5m0s",
+        "release_analysis_interval": "10s", "release_analysis_count": 3, "release_analysis_window": "30s",
+        "release_analysis_initial_delay": "20s", "release_analysis_threshold": 0.05, "release_fail_on_rollback": False,
+        "release_values": {
+            "secrets": {"postgresPassword": "logs-test-postgres", "redisPassword": "logs-test-redis"},
+            # spans go to a collector in the namespace: the app's lines carry trace ids
+            "tracing": {"enabled": True, "endpoint": f"http://otel-collector.{LOG_NS}.svc:4318",
+                        "protocol": "http/protobuf", "samplerRatio": 1},
+            "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": SELECT_LABEL}, "interval": "15s"}},
+        },
+        **extra,
+    }
+    varfile = work / f"{label}.vars.json"
+    varfile.write_text(json.dumps(variables, indent=1))
+    inventory = work / "inventory.yml"
+    inventory.write_text("all:\n  children:\n    agent_service:\n      hosts:\n        logs-test:\n"
+                         f"          ansible_connection: local\n          ansible_python_interpreter: {sys.executable}\n")
+    before = set(reports.glob("*.json"))
+    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false")
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections"))
+    proc = subprocess.run(["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / "deploy.yml"),
+                           "-e", f"@{varfile}"], capture_output=True, text=True, env=env, timeout=900)
+    (work / f"{label}.log").write_text(proc.stdout + proc.stderr)
+    new = sorted(set(reports.glob("*.json")) - before, key=lambda p: p.stat().st_mtime)
+    report = json.loads(new[-1].read_text()) if new else None
+    return proc.returncode, proc.stdout + proc.stderr, report
+
+
 @pytest.fixture(scope="module")
-def app(stack) -> dict:
-    """The chart with tracing on (to a collector in the namespace), at the build's version."""
+def app(stack, store) -> dict:
+    """The chart through the deploy playbook, with tracing on (to a collector in the namespace), at the
+    build's version; no analysis (nothing to compare with yet)."""
     kubectl("create", "namespace", LOG_NS, check=False)
     kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
                                                    "items": tracing_cluster.collector_manifests(LOG_NS)}))
     kubectl("-n", LOG_NS, "rollout", "status", "deployment/otel-collector", "--timeout=180s")
     tag = os.environ.get("APP_IMAGE_TAG") or tracing_cluster.app_tag()
-    values = results_dir() / "logs-app-values.json"
-    values.write_text(json.dumps({
-        "image": {"tag": tag},
-        "tracing": {"enabled": True, "endpoint": f"http://otel-collector.{LOG_NS}.svc:4318",
-                    "protocol": "http/protobuf", "samplerRatio": 1},
-    }))
-    helm("upgrade", "--install", RELEASE, str(CHART), "-n", LOG_NS, "-f", str(CHART / "values-dev.yaml"),
-         "-f", str(values), "--wait", "--timeout", "10m")
+    rc, out, report = deploy("install", stack, store, tag, release_analysis_enabled=False)
+    assert rc == 0 and report and report["verdict"] == "succeeded", out[-4000:]
     svc = kget("service", "-n", LOG_NS, RELEASE)
     yield {"api": f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}", "version": tag}
     if os.environ.get("MONITORING_LIVE_KEEP") != "1":
@@ -174,6 +208,31 @@ def test_error_lines_outlive_the_pods_of_a_rolled_back_version(store, app):
     assert sorted(line["request_id"] for line in mine) == sorted(sent), mine
     assert {line["k8s.pod.name"] for line in mine} <= bad_pods, mine
     assert all(line["status"] in (500, "500") and line["_msg"] == "request" for line in mine), mine
+
+
+def test_the_deploy_report_counts_the_new_versions_error_lines(stack, store, app):
+    """Item 5: a deploy of a version that fails every request; the analysis fails on the error rate and the
+    release rolls back, and the report shows, beside the error rate, the error-level lines that the store
+    holds for that version over the analysis: the same number the store gives for the report's query."""
+    rc, out, report = deploy("faulty", stack, store, ANALYSED_VERSION,
+                             release_extra_values={"config": {"faultErrorRate": 1}})
+    assert report and report["verdict"] == "rolled_back", out[-4000:]
+    analysis = report["analysis"]
+    assert analysis["passed"] is False, analysis
+    logs = analysis["logs"]
+    REPORT["deploy_report_logs"] = logs
+    assert logs["error"] is None and logs["lines"] > 0, logs
+    assert f'service.version:="{ANALYSED_VERSION}"' in logs["query"] and f'k8s.namespace.name:="{LOG_NS}"' in logs["query"]
+    # the store's own answer for the same query over the same span: every one of those lines, by
+    # request id, is an error line of the analysed version from the release's API pods
+    lines = logsql(store, logs["query"].split(" | ")[0])
+    assert len(lines) >= logs["lines"], (len(lines), logs)
+    assert {line["service.version"] for line in lines} == {ANALYSED_VERSION}
+    assert {line["level"] for line in lines} == {"error"} and all(line.get("request_id") for line in lines)
+    # the Markdown report shows it beside the error rate
+    markdown = next((results_dir() / "logs-deploy" / "reports").glob(f"*{report.get('id', '')}*.md"), None)
+    if markdown is not None:
+        assert f"{logs['lines']}" in markdown.read_text()
 
 
 def test_store_memory_and_disk(store):

@@ -141,12 +141,12 @@ def test_log_store_and_agent_manifests(rendered):
     text = objs[("ConfigMap", "log-agent")]["data"]["config.yaml"]
     assert agent["metadata"]["annotations"]["checksum/config"] == hashlib.sha256(text.encode()).hexdigest()
     config = yaml.safe_load(text)
-    assert config["exporters"]["otlphttp/store"]["logs_endpoint"] == \
+    assert config["exporters"]["otlp_http/store"]["logs_endpoint"] == \
         "http://victoria-logs.monitoring.svc:9428/insert/opentelemetry/v1/logs"
-    assert config["receivers"]["filelog"]["exclude"] == ["/var/log/pods/monitoring_log-agent-*/*/*.log"]
+    assert config["receivers"]["file_log"]["exclude"] == ["/var/log/pods/monitoring_log-agent-*/*/*.log"]
     assert config["service"]["pipelines"]["logs"] == {
-        "receivers": ["filelog"], "processors": ["k8sattributes", "batch"], "exporters": ["otlphttp/store"]}
-    labels = {e["tag_name"]: e["key"] for e in config["processors"]["k8sattributes"]["extract"]["labels"]}
+        "receivers": ["file_log"], "processors": ["k8s_attributes", "batch"], "exporters": ["otlp_http/store"]}
+    labels = {e["tag_name"]: e["key"] for e in config["processors"]["k8s_attributes"]["extract"]["labels"]}
     assert labels["service.version"] == "app.kubernetes.io/version"
     assert labels["app.component"] == "app.kubernetes.io/component"
     binding = objs[("ClusterRoleBinding", "agent-monitoring-log-agent")]
