@@ -6,7 +6,8 @@ five sections and the alert's rules quoted from the rule files (severity, `for`,
 
 Everything else is for you to write: `make runbooks-test` fails until each section has real
 content (kubectl and PromQL in Confirm, causes, a command in Mitigate, the receivers in
-Escalate). Refuses to overwrite an existing runbook.
+Escalate) and the runbook is in one of the test's two lists: with a LogsQL query in Confirm,
+or without one and why. Refuses to overwrite an existing runbook.
 """
 from __future__ import annotations
 
@@ -59,6 +60,10 @@ TODO: what the expression measures and why the threshold matters.
 ## Confirm
 
 TODO: kubectl for this chart's labels (see README.md) and PromQL that narrows it down.
+Where the app's logs show the cause: a sentence on what it finds, then a `logsql` code block
+for the log store (README.md, *Logs*: namespace, `_time` window, a bounded answer). Either
+way, add {alert} to LOGSQL_RUNBOOKS or NO_LOGSQL (with the reason) in
+tests/runbooks/test_runbooks.py.
 
 ## Likely causes
 

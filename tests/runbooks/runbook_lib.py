@@ -11,12 +11,20 @@ Everything a runbook claims is checked against the project's real sources:
 * tool subcommands and flags: promtool/amtool `--help` (the Debian packages), jq's compiler,
   and fixed tables for kubectl/helm (the test bed builds kubectl; nothing runs a cluster here);
 * PromQL: promtool parses it (as recording rules), metric names come from docs/interfaces.md
-  and from the rule files (the exporters the rules already rely on).
+  and from the rule files (the exporters the rules already rely on);
+* LogsQL (the log store, VictoriaLogs): field names are the log agent's (the contract with
+  roles/monitoring_stack, STORE_FIELDS) and the app's own, read from its code (the formatter of
+  app/app/core/logging.py and every `extra={...}` of a log call); values of namespace, component,
+  Deployment, level and message come from the chart, the inventories and the app's log calls;
+  every query is bounded in time and in the lines it returns. `logsql_queries()` hands them to
+  the live test that sends them to a running store.
 """
 from __future__ import annotations
 
+import ast
 import functools
 import json
+import logging
 import os
 import re
 import shlex
@@ -362,6 +370,523 @@ def promtool_parse(exprs: list[str]) -> list[str]:
     return [line for line in (res.stdout + res.stderr).splitlines() if line.strip()]
 
 
+# ----------------------------------------------------------------------------- LogsQL
+
+APP_DIR = ROOT / "app" / "app"
+APP_LOG_FORMATTER = APP_DIR / "core" / "logging.py"
+MONITORING_STACK_DEFAULTS = ROOT / "roles" / "monitoring_stack" / "defaults" / "main.yml"
+LOGS_AGENT_TEMPLATE = ROOT / "roles" / "monitoring_stack" / "templates" / "logs.yaml.j2"
+# What the log agent (roles/monitoring_stack, templates/logs.yaml.j2) gives every line: the
+# namespace, pod and container from the log file's path (the stream fields), the node and the
+# Deployment, and the pod's labels version, component, instance and name. This is the contract
+# with the agent's configuration (test_log_store_contract_matches_the_agent); the app's own
+# fields are read from its code (app_log_fields).
+STREAM_FIELDS = ("k8s.namespace.name", "k8s.pod.name", "k8s.container.name")
+STORE_FIELDS = frozenset({*STREAM_FIELDS, "k8s.node.name", "k8s.deployment.name",
+                          "service.version", "app.component", "app.instance", "app.name"})
+# LogsQL's own: the message (the app's `msg`, or the whole line when it is not JSON), time, stream
+LOGSQL_BUILTIN_FIELDS = frozenset({"_msg", "_time", "_stream"})
+MOVED_FIELDS = {"msg": "_msg"}  # the agent makes the app's `msg` the line's message
+LOGGING_METHODS = frozenset({"debug", "info", "warning", "error", "exception", "critical"})
+# the levels of the app's lines: Python's level names, lower-cased by app.core.logging
+LOG_LEVELS = frozenset(logging.getLevelName(n).lower()
+                       for n in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL))
+# The pipes the runbooks use and the checker reads; a query must end with one that bounds its answer.
+LOGSQL_PIPES = frozenset({"stats", "sort", "limit", "head", "fields", "keep", "first", "last", "top", "uniq",
+                          "filter", "where", "collapse_nums", "replace_regexp", "stream_context"})
+BOUNDING_PIPES = frozenset({"stats", "limit", "head", "first", "last", "top", "uniq"})
+# filters written as a function of the field: `level:in(error, warning)`, `_msg:i("timeout")`
+LOGSQL_FILTER_FUNCTIONS = frozenset({
+    "in", "i", "contains_all", "contains_any", "seq", "range", "ipv4_range", "ipv6_range", "string_range",
+    "len_range", "value_type", "eq_field", "le_field", "lt_field", "json_array_contains_any", "equals_common_case",
+    "contains_common_case"})
+# words of the pipes' syntax, not field names
+PIPE_WORDS = frozenset({"by", "as", "desc", "asc", "partition", "with", "hits", "rank", "limit", "at", "prettify",
+                        "before", "after", "time_window", "if"})
+LOG_STORE_PATHS = ("/select/logsql/query", "/select/vmui/")
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def _str_keys(node: ast.Dict) -> set[str]:
+    return {k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+
+
+@functools.cache
+def _app_modules() -> tuple[tuple[str, ast.Module], ...]:
+    """(dotted module name, syntax tree) of every module of the app (app/app)."""
+    out = []
+    for path in sorted(APP_DIR.rglob("*.py")):
+        parts = path.relative_to(APP_DIR.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out.append((".".join(parts), ast.parse(path.read_text(), str(path))))
+    return tuple(out)
+
+
+def _module_loggers(module: str, tree: ast.Module) -> dict[str, str]:
+    """Module-level `name = logging.getLogger(__name__ | "literal")` -> {name: logger name}."""
+    out = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Call) and _dotted(node.value.func) == "logging.getLogger"
+                and node.value.args):
+            continue
+        arg = node.value.args[0]
+        if isinstance(arg, ast.Name) and arg.id == "__name__":
+            out[node.targets[0].id] = module
+        elif isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            out[node.targets[0].id] = arg.value
+    return out
+
+
+@dataclass(frozen=True)
+class LogCall:
+    logger: str
+    message: str | None  # None: not a constant, or formatted with %-arguments
+    extra: frozenset[str]
+
+
+@functools.cache
+def app_log_calls() -> tuple[LogCall, ...]:
+    """Every call of the app on one of its module loggers: `log.info("msg", extra={...})`, `log.log(level, "msg")`."""
+    calls = []
+    for module, tree in _app_modules():
+        loggers = _module_loggers(module, tree)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in loggers):
+                continue
+            method = node.func.attr
+            if method not in LOGGING_METHODS | {"log"}:
+                continue
+            args = node.args[1:] if method == "log" else node.args
+            message = None
+            if len(args) == 1 and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
+                message = args[0].value
+            extra: set[str] = set()
+            for kw in node.keywords:
+                if kw.arg == "extra" and isinstance(kw.value, ast.Dict):
+                    extra |= _str_keys(kw.value)
+            calls.append(LogCall(loggers[node.func.value.id], message, frozenset(extra)))
+    return tuple(calls)
+
+
+@functools.cache
+def formatter_fields() -> frozenset[str]:
+    """The fields app.core.logging's formatter writes on every line: the keys of the dict it passes
+    to json.dumps (its literal and its `entry["key"] = ...` assignments)."""
+    tree = ast.parse(APP_LOG_FORMATTER.read_text())
+    dumped = {node.args[0].id for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and _dotted(node.func) == "json.dumps" and node.args
+              and isinstance(node.args[0], ast.Name)}
+    fields: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id in dumped and isinstance(value, ast.Dict):
+                fields |= _str_keys(value)
+            elif (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+                  and target.value.id in dumped and isinstance(target.slice, ast.Constant)
+                  and isinstance(target.slice.value, str)):
+                fields.add(target.slice.value)
+    if not fields:
+        raise RuntimeError(f"no fields found in the formatter of {APP_LOG_FORMATTER}")
+    return frozenset(fields)
+
+
+@functools.cache
+def app_log_fields() -> frozenset[str]:
+    """The app's fields in the store: the formatter's and every `extra=` key, without `msg` (`_msg`)."""
+    fields = set(formatter_fields())
+    for call in app_log_calls():
+        fields |= call.extra
+    return frozenset(fields - set(MOVED_FIELDS))
+
+
+def app_log_messages() -> frozenset[str]:
+    """The messages (`_msg`) of the app's own lines, where the message is a constant."""
+    return frozenset(c.message for c in app_log_calls() if c.message is not None)
+
+
+def app_loggers() -> frozenset[str]:
+    return frozenset(name for module, tree in _app_modules() for name in _module_loggers(module, tree).values())
+
+
+def known_log_fields() -> frozenset[str]:
+    return STORE_FIELDS | app_log_fields() | LOGSQL_BUILTIN_FIELDS
+
+
+@functools.cache
+def log_store_service() -> str:
+    """The log store's Service in the monitoring namespace (roles/monitoring_stack)."""
+    return yaml.safe_load(MONITORING_STACK_VARS.read_text())["_monitoring_stack_logs_store"]
+
+
+_DURATION_UNITS = {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400,
+                   "w": 7 * 86400, "y": 365 * 86400}
+
+
+def duration_seconds(text: str) -> float | None:
+    """A LogsQL duration (`30m`, `1h30m`, `1.5d`) in seconds; None when it is not one."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|µs|us|ms|s|m|h|d|w|y)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
+@functools.cache
+def log_retention_seconds() -> float:
+    """How far back the store keeps lines (monitoring_stack_logs_retention)."""
+    value = str(yaml.safe_load(MONITORING_STACK_DEFAULTS.read_text())["monitoring_stack_logs_retention"])
+    seconds = duration_seconds(value)
+    if seconds is None:
+        raise RuntimeError(f"monitoring_stack_logs_retention {value!r} is not a duration")
+    return seconds
+
+
+_LOGSQL_TOKEN = re.compile(r"""
+    (?P<skip>\s+|\#[^\n]*)
+  | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)
+  | (?P<punct>[|(),{}:=!~<>*;\[\]-])
+  | (?P<word>[^\s"'`|(),{}:=!~<>*;\[\]\#-][^\s"'`|(),{}:=!~<>*;\[\]\#]*)
+""", re.X)
+
+
+def logsql_tokens(query: str) -> list[tuple[str, str]]:
+    """(kind, text) of a LogsQL query: string, punct or word; comments dropped."""
+    tokens, pos = [], 0
+    while pos < len(query):
+        m = _LOGSQL_TOKEN.match(query, pos)
+        if not m:
+            raise ValueError(f"cannot read the query at {query[pos:pos + 20]!r} (an unterminated string?)")
+        if m.lastgroup != "skip":
+            tokens.append((m.lastgroup, m.group()))
+        pos = m.end()
+    return tokens
+
+
+def _unquote(kind: str, text: str) -> str:
+    if kind != "string":
+        return text
+    return text[1:-1] if text[0] == "`" else re.sub(r"\\(.)", r"\1", text[1:-1])
+
+
+def _closing(tokens: list[tuple[str, str]], i: int) -> int:
+    """Index of the bracket that closes tokens[i]."""
+    pairs = {"(": ")", "{": "}", "[": "]"}
+    opening = tokens[i][1]
+    depth = 0
+    for j in range(i, len(tokens)):
+        if tokens[j][0] == "punct" and tokens[j][1] == opening:
+            depth += 1
+        elif tokens[j][0] == "punct" and tokens[j][1] == pairs[opening]:
+            depth -= 1
+            if depth == 0:
+                return j
+    raise ValueError(f"unbalanced {opening!r}")
+
+
+@dataclass
+class LogRef:
+    """A field a query names: `field:<op><values>` in a filter, `{field="v"}` in a stream filter, or a
+    field of a pipe. op: "=" exact, "in" one of, "~" regexp, "!=", "!~", "not_in" (stream filters),
+    "" word or phrase, ">", ">=", "<", "<=" ranges, "*" any value, or the name of a function filter."""
+    field: str
+    op: str
+    values: list[str]
+    where: str  # "filter", "stream" or "pipe"
+
+
+def _values_in(tokens: list[tuple[str, str]]) -> list[str]:
+    return [_unquote(k, t) for k, t in tokens if k in ("word", "string") and t.lower() not in ("and", "or", "not")]
+
+
+def _stream_refs(tokens: list[tuple[str, str]]) -> list[LogRef]:
+    """`{a="x", b=~"y", c in ("u", "v")}` (the inside of the braces)."""
+    refs, i = [], 0
+    while i < len(tokens):
+        kind, text = tokens[i]
+        if kind not in ("word", "string") or text.lower() == "or":
+            i += 1
+            continue
+        name = _unquote(kind, text)
+        i += 1
+        if i < len(tokens) and tokens[i][0] == "word" and tokens[i][1] in ("in", "not_in"):
+            op = tokens[i][1]
+            if i + 1 >= len(tokens) or tokens[i + 1] != ("punct", "("):
+                raise ValueError(f"{{{name} {op}: a list in parentheses must follow")
+            j = _closing(tokens, i + 1)
+            refs.append(LogRef(name, op, _values_in(tokens[i + 2:j]), "stream"))
+            i = j + 1
+            continue
+        op = ""
+        while i < len(tokens) and tokens[i][0] == "punct" and tokens[i][1] in "=!~":
+            op += tokens[i][1]
+            i += 1
+        if op not in ("=", "!=", "=~", "!~") or i >= len(tokens) or tokens[i][0] != "string":
+            raise ValueError(f"stream filter {{{name}...}}: write name=\"value\" (or !=, =~, !~, in (...))")
+        refs.append(LogRef(name, {"=~": "~"}.get(op, op), [_unquote(*tokens[i])], "stream"))
+        i += 1
+    return refs
+
+
+def _filter_refs(tokens: list[tuple[str, str]], where: str) -> list[LogRef]:
+    """The fields named by filters: `field:value`, `field:="v"`, `field:in(...)`, `{...}`, `_stream:{...}`.
+    Words and phrases without a field search `_msg` and name no field."""
+    refs, i = [], 0
+    while i < len(tokens):
+        kind, text = tokens[i]
+        if (kind, text) == ("punct", "{"):
+            j = _closing(tokens, i)
+            refs += _stream_refs(tokens[i + 1:j])
+            i = j + 1
+            continue
+        if kind not in ("word", "string") or i + 1 >= len(tokens) or tokens[i + 1] != ("punct", ":"):
+            i += 1
+            continue
+        name = _unquote(kind, text)
+        i += 2
+        op = ""
+        while i < len(tokens) and tokens[i][0] == "punct" and tokens[i][1] in "=~<>!":
+            op += tokens[i][1]
+            i += 1
+        if i >= len(tokens):
+            raise ValueError(f"{name}: no value after ':'")
+        vkind, vtext = tokens[i]
+        if (vkind, vtext) == ("punct", "{"):  # _stream:{...}
+            j = _closing(tokens, i)
+            refs += _stream_refs(tokens[i + 1:j])
+            i = j + 1
+        elif (vkind == "word" and vtext in LOGSQL_FILTER_FUNCTIONS and i + 1 < len(tokens)
+              and tokens[i + 1] == ("punct", "(")):  # in(...), i(...)
+            j = _closing(tokens, i + 1)
+            refs.append(LogRef(name, op + vtext, _values_in(tokens[i + 2:j]), where))
+            i = j + 1
+        elif (vkind, vtext) == ("punct", "("):  # field:(a OR b)
+            j = _closing(tokens, i)
+            refs.append(LogRef(name, op, _values_in(tokens[i + 1:j]), where))
+            i = j + 1
+        elif (vkind, vtext) == ("punct", "*"):
+            refs.append(LogRef(name, "*", [], where))
+            i += 1
+        elif vkind in ("word", "string"):
+            refs.append(LogRef(name, op, [_unquote(vkind, vtext)], where))
+            i += 1
+        else:
+            raise ValueError(f"{name}: cannot read the value after ':'")
+    return refs
+
+
+def _pipe_refs(name: str, tokens: list[tuple[str, str]], defined: set[str]) -> tuple[list[LogRef], list[str]]:
+    """Fields a pipe reads; the names it defines (`... as name`) go into `defined`."""
+    if name in ("filter", "where"):
+        return _filter_refs(tokens, "pipe"), []
+    refs: list[LogRef] = []
+    calls = results = depth = i = 0
+    while i < len(tokens):
+        kind, text = tokens[i]
+        after = tokens[i + 1] if i + 1 < len(tokens) else ("", "")
+        if kind == "punct":
+            depth += (text == "(") - (text == ")")
+        elif kind == "string":
+            pass  # a value (replace_regexp's arguments)
+        elif text == "if" and after == ("punct", "("):  # stats ... if (filters)
+            j = _closing(tokens, i + 1)
+            refs += _filter_refs(tokens[i + 2:j], "pipe")
+            i = j
+        elif text == "as":
+            if after[0] in ("word", "string"):
+                defined.add(_unquote(*after))
+                results += depth == 0
+            i += 1
+        elif after == ("punct", "("):  # a stats function, or `by (`
+            calls += name == "stats" and depth == 0 and text != "by"
+        elif text in PIPE_WORDS or re.match(r"-?\d", text):
+            pass
+        elif after == ("punct", ":"):  # a bucket: by (_time:5m)
+            refs.append(LogRef(text, ":", [], "pipe"))
+            i += 2
+        else:
+            refs.append(LogRef(text, "", [], "pipe"))
+        i += 1
+    problems = []
+    if name == "stats" and calls != results:
+        problems.append("stats: name every result (`count() as lines`)")
+    return refs, problems
+
+
+@dataclass
+class LogQuery:
+    filters: list[LogRef]  # the refs of the query's filters (before the first pipe)
+    pipes: list[str]  # pipe names in order
+    problems: list[str]
+
+
+def parse_logsql(query: str) -> LogQuery:
+    try:
+        tokens = logsql_tokens(query)
+    except ValueError as exc:
+        return LogQuery([], [], [str(exc)])
+    while tokens and tokens[-1] == ("punct", ";"):
+        tokens.pop()
+    depth = 0
+    for kind, text in tokens:
+        depth += kind == "punct" and text in "({["
+        depth -= kind == "punct" and text in ")}]"
+        if depth < 0:
+            break
+    if depth:
+        return LogQuery([], [], ["unbalanced parentheses or braces"])
+    segments: list[list[tuple[str, str]]] = [[]]
+    for tok in tokens:
+        if tok == ("punct", "|"):
+            segments.append([])
+        else:
+            segments[-1].append(tok)
+    out = LogQuery([], [], [])
+    if not segments[0]:
+        out.problems.append("no filter before the first pipe")
+    known, defined = known_log_fields(), set()
+    try:
+        out.filters = _filter_refs(segments[0], "filter")
+        refs = [(r, frozenset()) for r in out.filters]
+        for n, segment in enumerate(segments[1:], 1):
+            if not segment or segment[0][0] != "word":
+                out.problems.append(f"pipe {n}: empty, or not a pipe name")
+                continue
+            name = segment[0][1]
+            out.pipes.append(name)
+            if name not in LOGSQL_PIPES:
+                out.problems.append(f"pipe {name!r} is not one the checker reads ({', '.join(sorted(LOGSQL_PIPES))})")
+                continue
+            if name == "stream_context" and n != 1:
+                out.problems.append("stream_context must come first after the filters")
+            seen = frozenset(defined)
+            pipe_refs, problems = _pipe_refs(name, segment[1:], defined)
+            out.problems += problems
+            refs += [(r, seen) for r in pipe_refs]
+            if name == "sort" and ("word", "limit") in segment:
+                out.pipes.append("limit")
+    except ValueError as exc:
+        out.problems.append(str(exc))
+        return out
+    for ref, seen in refs:
+        if ref.field in MOVED_FIELDS:
+            out.problems.append(f"{ref.field}: the store keeps the app's `{ref.field}` as `{MOVED_FIELDS[ref.field]}`")
+        elif ref.field not in known and ref.field not in seen:
+            out.problems.append(f"unknown field {ref.field!r} (not the agent's, the app's nor LogsQL's: "
+                                "roles/monitoring_stack, app/app's log calls)")
+        if ref.where == "stream" and ref.field not in STREAM_FIELDS:
+            out.problems.append(f"{{{ref.field}=...}}: not a stream field ({', '.join(STREAM_FIELDS)}); "
+                                f"write {ref.field}:=\"...\"")
+    return out
+
+
+def logsql_namespace(query: str) -> str | None:
+    """The namespace a query's filters select exactly (`k8s.namespace.name:="ns"` or `{k8s.namespace.name="ns"}`)."""
+    for ref in parse_logsql(query).filters:
+        if ref.field == "k8s.namespace.name" and ref.op == "=" and len(ref.values) == 1:
+            return ref.values[0]
+    return None
+
+
+def log_field_values(field_name: str, namespace: str | None) -> set[str] | None:
+    """The values the project gives a field, in a namespace's environment (None: not enumerable)."""
+    labels = [lab for ns, sets in chart().labels.items() if namespace in (None, ns) for lab in sets]
+    label_of = {"app.component": "app.kubernetes.io/component", "app.instance": "app.kubernetes.io/instance",
+                "app.name": "app.kubernetes.io/name"}
+    if field_name in label_of:
+        return {lab[label_of[field_name]] for lab in labels if label_of[field_name] in lab}
+    if field_name == "k8s.namespace.name":
+        return app_namespaces()
+    if field_name == "k8s.container.name":
+        return set(chart().containers)
+    if field_name == "k8s.deployment.name":
+        return {name for ns, objs in chart().objects.items() if namespace in (None, ns)
+                for kind, name in objs if kind == "Deployment"}
+    if field_name == "level":
+        return set(LOG_LEVELS)
+    return None
+
+
+def _value_problems(ref: LogRef, namespace: str | None) -> list[str]:
+    if ref.field == "logger" and ref.op in ("=", "in"):
+        return [f"logger {v!r} is no logger of the app ({sorted(app_loggers())})"
+                for v in ref.values if v.startswith("app.") and v not in app_loggers()]
+    if ref.field == "_msg" and ref.op in ("=", "in"):
+        return [f"_msg:={v!r} is no message the app logs (app/app's log calls; third-party lines: use a phrase)"
+                for v in ref.values if v not in app_log_messages()]
+    allowed = log_field_values(ref.field, namespace)
+    if not allowed:
+        return []
+    if ref.op in ("=", "in", "!=", "not_in"):
+        return [f"{ref.field}={v!r} matches none of {sorted(allowed)}" for v in ref.values if v not in allowed]
+    if ref.op in ("~", "!~"):
+        return [f"{ref.field}=~{v!r} matches none of {sorted(allowed)}" for v in ref.values
+                if not any(re.search(v, a) for a in allowed)]
+    return []
+
+
+def logsql_problems(query: str) -> list[str]:
+    """What is wrong with a runbook's LogsQL query: fields and values unknown to the project, no
+    namespace, no time window (or one longer than the store keeps), an answer not bounded."""
+    parsed = parse_logsql(query)
+    problems = list(parsed.problems)
+    namespace = logsql_namespace(query)
+    if namespace is None:
+        problems.append('name the namespace: k8s.namespace.name:="production" (or {k8s.namespace.name="production"})')
+    elif namespace not in app_namespaces():
+        problems.append(f"namespace {namespace!r} is none of the inventories' {sorted(app_namespaces())}")
+    windows = [duration_seconds(r.values[0]) for r in parsed.filters
+               if r.field == "_time" and r.op == "" and len(r.values) == 1]
+    windows = [w for w in windows if w is not None]
+    if not windows:
+        problems.append("bound it in time with a window before the first pipe: _time:30m")
+    elif min(windows) > log_retention_seconds():
+        problems.append(f"_time window longer than the store keeps lines ({log_retention_seconds() / 86400:g}d)")
+    if not BOUNDING_PIPES & set(parsed.pipes):
+        problems.append("bound the answer: stats, sort ... | limit N, first/last N, top or uniq")
+    for ref in parsed.filters:
+        problems += _value_problems(ref, namespace)
+    return problems
+
+
+def logsql_queries() -> list[tuple[str, str]]:
+    """(runbook name, query) of every LogsQL query of the runbooks and of their README: the
+    ```logsql blocks, and the queries shell blocks send to the store with curl."""
+    out = []
+    for path in [*runbook_files(), RUNBOOK_DIR / "README.md"]:
+        text = path.read_text()
+        out += [(path.stem, b.text) for b in fenced_blocks(text) if b.lang == "logsql"]
+        out += [(path.stem, q) for ctx in block_contexts(text) for q in ctx.logsql]
+    return out
+
+
+def logsql_intro_problems(markdown: str) -> list[str]:
+    """Each ```logsql block follows a sentence (what it finds), not another block or a heading."""
+    lines = markdown.splitlines()
+    problems = []
+    for block in fenced_blocks(markdown):
+        if block.lang != "logsql":
+            continue
+        before = [line.strip() for line in lines[:block.line - 1] if line.strip()]
+        if not before or before[-1].startswith(("```", "#")) or not re.search(r"[.:;)]$", before[-1]):
+            problems.append(f"line {block.line}: say in a sentence before the block what the query finds")
+    return problems
+
+
 # ----------------------------------------------------------------------------- tools
 
 
@@ -583,7 +1108,7 @@ def chart() -> Chart:
 
 
 def object_exists(kind: str, name: str, namespace: str | None) -> bool:
-    if kind == "Service" and name in OPERATOR_SERVICES:
+    if kind == "Service" and (name in OPERATOR_SERVICES or name == log_store_service()):
         return namespace in monitoring_namespaces()
     if kind == "Secret" and name in chart().secrets:
         return True
@@ -697,6 +1222,7 @@ class BlockContext:
     promql: list[str] = field(default_factory=list)  # expressions passed to promtool query
     sql: list[str] = field(default_factory=list)  # psql -c statements (host or container)
     redis: list[list[str]] = field(default_factory=list)  # redis-cli arguments (command or --bigkeys)
+    logsql: list[str] = field(default_factory=list)  # LogsQL queries sent to the log store with curl
     ansible: list[list[str]] = field(default_factory=list)  # ansible-playbook arguments
 
 
@@ -905,6 +1431,9 @@ def _check_url(url: str, ctx: BlockContext) -> list[str]:
     if ctx.forwards[port] in ("svc/agent-service", "deploy/agent-service-api") and \
             not any(path == p or (p.endswith("/") and path.startswith(p)) for p in API_PATHS):
         return [f"the API has no path {path!r} ({API_PATHS})"]
+    if ctx.forwards[port] == f"svc/{log_store_service()}" and \
+            not any(path == p or (p.endswith("/") and path.startswith(p)) for p in LOG_STORE_PATHS):
+        return [f"the log store's runbook paths are {LOG_STORE_PATHS}, not {path!r}"]
     return []
 
 
@@ -912,7 +1441,15 @@ def _check_curl(args: list[str], ctx: BlockContext) -> list[str]:
     urls = [a for a in args if re.match(r"https?://", a)]
     if len(urls) != 1:
         return ["curl needs exactly one URL"]
-    return _check_url(urls[0], ctx)
+    problems = _check_url(urls[0], ctx)
+    if re.match(r"https?://[^/]+/select/logsql/query$", urls[0]):
+        data = [args[i + 1] for i in range(len(args) - 1) if args[i] in ("--data-urlencode", "-d", "--data")]
+        data += [a.partition("=")[2] for a in args if a.startswith("--data-urlencode=")]
+        queries = [d[len("query="):] for d in data if d.startswith("query=")]
+        if not queries:
+            problems.append("send the LogsQL query as --data-urlencode 'query=...'")
+        ctx.logsql.extend(queries)
+    return problems
 
 
 def _check_kingpin(tool_name: str, args: list[str], ctx: BlockContext) -> list[str]:

@@ -297,3 +297,172 @@ def test_metric_name_extraction():
     expr = ('sum by (namespace, le) (rate(http_request_duration_seconds_bucket{handler!="/metrics", le=~"1|1\\\\.0"}'
             '[5m])) / on (namespace) group_left (component) agent_service:pod_component:info offset 5m > 1e3')
     assert rb.metric_names(expr) == {"http_request_duration_seconds_bucket", "agent_service:pod_component:info"}
+
+
+# ----------------------------------------------------------------------------- log queries (LogsQL)
+
+# The runbooks whose Confirm section queries the log store, and the ones that do not, with why.
+# Every runbook is in one of the two: a new alert's runbook has to decide.
+LOGSQL_RUNBOOKS = {
+    "AgentInvocationFailureRateHigh", "AgentResponseTimeSlow", "AgentServiceAvailabilityBudgetBurn",
+    "AgentServiceDown", "AgentServiceFrequentRestarts", "AgentServiceHighErrorRate", "AgentServiceHighLatency",
+    "AgentServiceLatencyBudgetBurn", "AgentServiceOOMKilled", "AgentServicePodsNotReady",
+    "CeleryQueueDepthCritical", "CeleryQueueDepthHigh", "CeleryTaskFailureRateHigh", "CeleryTaskProcessingSlow",
+    "CeleryWorkersDown", "ExternalAPIRateLimited", "PostgreSQLConnectionErrors",
+    "PostgreSQLConnectionPoolExhaustion", "PostgreSQLHighQueryLatency", "RedisConnectionExhaustion", "RedisDown",
+    "RedisHighMemoryUsage", "ToolInvocationRateHigh",
+}
+NO_LOGSQL = {
+    "AgentServiceHighResourceUsage": "CPU and memory against the limits: the metrics are the evidence, the app "
+                                     "logs nothing about its own usage",
+    "CeleryWorkerHighCPU": "CPU against the limit: metrics and `kubectl top`; no log line says how busy a worker is",
+    "CeleryWorkerHighMemory": "memory against the limit: metrics; the kills it leads to are AgentServiceOOMKilled's",
+    "AgentServiceReplicasMismatch": "the cause is in the Deployment, its ReplicaSets, the HPA and the events "
+                                    "(scheduling, quota, image pulls); pods that never start write no log",
+}
+
+
+def _logsql_cases() -> list:
+    cases, seen = [], {}
+    for name, query in rb.logsql_queries():
+        seen[name] = seen.get(name, 0) + 1
+        cases.append(pytest.param(query, id=f"{name}-{seen[name]}"))
+    return cases
+
+
+LOGSQL_CASES = _logsql_cases()
+
+
+def _has_logsql(path) -> bool:
+    return any(b.lang == "logsql" for b in rb.fenced_blocks(path.read_text()))
+
+
+def test_every_runbook_decides_on_log_queries():
+    names, decided = {p.stem for p in RUNBOOKS}, LOGSQL_RUNBOOKS | set(NO_LOGSQL)
+    assert not LOGSQL_RUNBOOKS & set(NO_LOGSQL), LOGSQL_RUNBOOKS & set(NO_LOGSQL)
+    assert decided == names, (f"put each runbook in LOGSQL_RUNBOOKS or NO_LOGSQL: missing {sorted(names - decided)}, "
+                              f"unknown {sorted(decided - names)}")
+    assert {p.stem for p in RUNBOOKS if _has_logsql(p)} == LOGSQL_RUNBOOKS
+
+
+@pytest.mark.parametrize("name", sorted(LOGSQL_RUNBOOKS))
+def test_log_query_in_confirm_after_a_sentence(name):
+    text = (rb.RUNBOOK_DIR / f"{name}.md").read_text()
+    assert any(b.lang == "logsql" for b in rb.fenced_blocks(rb.sections(text)["Confirm"])), \
+        f"{name}: the log query belongs in Confirm"
+    assert rb.logsql_intro_problems(text) == []
+
+
+def test_log_queries_found():
+    assert len(LOGSQL_CASES) >= len(LOGSQL_RUNBOOKS) + 1  # the README's curl example too
+    assert all(isinstance(n, str) and isinstance(q, str) and q.strip() for n, q in rb.logsql_queries())
+
+
+@pytest.mark.parametrize("query", LOGSQL_CASES)
+def test_logsql_uses_known_fields_and_is_bounded(query):
+    """Known fields and values, a namespace, a `_time` window within the retention, a bounded answer."""
+    assert rb.logsql_problems(query) == []
+
+
+@pytest.mark.parametrize("query", LOGSQL_CASES)
+def test_logsql_names_production(query):
+    """Like the PromQL of the runbooks, the log queries are written for production."""
+    assert rb.logsql_namespace(query) == "production"
+
+
+def test_app_log_fields_come_from_the_code():
+    """The checker's list of the app's fields is read from app/app; it finds the formatter's and the extras."""
+    assert {"level", "logger", "request_id", "trace_id", "span_id"} <= rb.formatter_fields()
+    fields = rb.app_log_fields()
+    assert {"method", "path", "status", "duration_ms", "invocation_id", "tool", "error"} <= fields
+    assert "msg" not in fields and not fields & rb.STORE_FIELDS
+    assert {"request", "invocation finished", "tool call", "worker ready", "api started"} <= rb.app_log_messages()
+    assert {"app.access", "app.worker.tasks"} <= rb.app_loggers()
+
+
+def test_log_store_contract_matches_the_agent():
+    """The store fields the checker accepts are the ones the log agent's configuration produces."""
+    text = rb.LOGS_AGENT_TEMPLATE.read_text()
+    m = re.search(r"VL-Stream-Fields:\s*(\S+)", text)
+    assert m and tuple(m.group(1).split(",")) == rb.STREAM_FIELDS
+    for name in sorted(rb.STORE_FIELDS - set(rb.STREAM_FIELDS)):
+        assert name in text, f"{name} is not in {rb.LOGS_AGENT_TEMPLATE.relative_to(rb.ROOT)}"
+    assert re.search(r"from:\s*attributes\.msg\s+to:\s*body", text), "the agent no longer makes `msg` the message"
+
+
+def test_readme_lists_the_store_fields():
+    readme = (rb.RUNBOOK_DIR / "README.md").read_text()
+    for name in sorted(rb.STORE_FIELDS | rb.LOGSQL_BUILTIN_FIELDS):
+        assert f"`{name}`" in readme, f"README.md, *Logs*: describe `{name}`"
+
+
+GOOD_LOGSQL = (
+    'k8s.namespace.name:="production" app.component:="api" _msg:="request" status:>=500 _time:15m  # 5xx\n'
+    '| replace_regexp ("[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", "{id}") at path\n'
+    '| stats by (_time:5m, service.version, path) count() as errors, count() if (duration_ms:>1000) as slow\n'
+    '| sort by (errors desc) | limit 10')
+
+BAD_LOGSQL = {
+    "unknown field": 'k8s.namespace.name:="production" statuscode:>=500 _time:15m | stats count() as n',
+    "msg is _msg": 'k8s.namespace.name:="production" msg:="request" _time:15m | limit 10',
+    "unknown field in a pipe": 'k8s.namespace.name:="production" _time:15m | stats by (pod) count() as n',
+    "unknown field in stats if": 'k8s.namespace.name:="production" _time:15m | stats count() if (latency:>1) as n',
+    "undefined sort key": 'k8s.namespace.name:="production" _time:15m | stats by (path) count() as n '
+                          '| sort by (count desc)',
+    "no time filter": 'k8s.namespace.name:="production" _msg:="request" | stats count() as n',
+    "time filter in a pipe only": 'k8s.namespace.name:="production" | filter _time:15m | stats count() as n',
+    "window beyond retention": 'k8s.namespace.name:="production" _time:30d | stats count() as n',
+    "no namespace": '_time:15m _msg:="request" | stats count() as n',
+    "unknown namespace": 'k8s.namespace.name:="prod" _time:15m | stats count() as n',
+    "unknown component": 'k8s.namespace.name:="production" app.component:="web" _time:15m | stats count() as n',
+    "component of another environment": 'k8s.namespace.name:="production" app.component:="flower" _time:15m '
+                                        '| stats count() as n',
+    "unknown deployment": 'k8s.namespace.name:="production" k8s.deployment.name:="agent-service-workers" '
+                          '_time:15m | stats count() as n',
+    "unknown level": 'k8s.namespace.name:="production" level:="warn" _time:15m | stats count() as n',
+    "unknown level in a list": 'k8s.namespace.name:="production" level:in("error", "fatal") _time:15m '
+                               '| stats count() as n',
+    "unknown message": 'k8s.namespace.name:="production" _msg:="request failed" _time:15m | stats count() as n',
+    "unknown app logger": 'k8s.namespace.name:="production" logger:="app.worker.task" _time:15m '
+                          '| stats count() as n',
+    "not a stream field": '{k8s.namespace.name="production", app.component="api"} _time:15m | stats count() as n',
+    "unnamed stats result": 'k8s.namespace.name:="production" _time:15m | stats by (path) count()',
+    "unknown pipe": 'k8s.namespace.name:="production" _time:15m | grep error | limit 10',
+    "unbounded answer": 'k8s.namespace.name:="production" level:="error" _time:15m | sort by (_time desc)',
+    "stream_context not first": 'k8s.namespace.name:="production" _time:15m | limit 10 | stream_context before 5',
+    "unterminated string": 'k8s.namespace.name:="production _time:15m | limit 10',
+    "unbalanced parenthesis": 'k8s.namespace.name:="production" _time:15m | stats by (path count() as n',
+}
+
+
+def test_logsql_checker_accepts_a_good_query():
+    assert rb.logsql_problems(GOOD_LOGSQL) == []
+    assert rb.logsql_problems('{k8s.namespace.name="production"} _time:1h level:in("error", "critical") '
+                              '-_msg:="request" | collapse_nums at error prettify | first 5 by (_time desc)') == []
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LOGSQL))
+def test_logsql_checker_rejects(case):
+    assert rb.logsql_problems(BAD_LOGSQL[case]), f"{case}: {BAD_LOGSQL[case]!r} was accepted"
+
+
+def test_logsql_checker_rejects_a_broken_runbook_block():
+    text = _broken("AgentServiceHighErrorRate", '_msg:="unhandled error" _time:15m', '_msg:="unhandled error"')
+    queries = [b.text for b in rb.fenced_blocks(text) if b.lang == "logsql"]
+    assert any("bound it in time" in p for q in queries for p in rb.logsql_problems(q))
+    text = _broken("AgentServiceHighErrorRate", "count_uniq(k8s.pod.name)", "count_uniq(pod)")
+    queries = [b.text for b in rb.fenced_blocks(text) if b.lang == "logsql"]
+    assert any("unknown field 'pod'" in p for q in queries for p in rb.logsql_problems(q))
+
+
+def test_curl_to_the_log_store_is_collected_and_checked():
+    forward = "kubectl -n monitoring port-forward svc/victoria-logs 9428 &\n"
+    ctx = rb.BlockContext()
+    script = forward + ("curl -s http://localhost:9428/select/logsql/query --data-urlencode "
+                        "'query=k8s.namespace.name:=\"production\" _time:5m | limit 5'")
+    for argv in rb.split_commands(script):
+        assert rb.check_command(argv, ctx) == []
+    assert ctx.logsql == ['k8s.namespace.name:="production" _time:5m | limit 5']
+    assert rb.check_script(forward + "curl -s http://localhost:9428/select/logsql/query")  # no query
+    assert rb.check_script(forward + "curl -s http://localhost:9428/insert/jsonline")  # not a runbook path
+    assert rb.check_script("kubectl -n monitoring port-forward svc/victoria-log 9428")  # no such Service
