@@ -39,9 +39,16 @@ BAD_VERSION = "3.0.1"
 ANALYSED_VERSION = "3.0.0"
 REPORT: dict = {}
 
-_spec = importlib.util.spec_from_file_location("tracing_cluster", ROOT / "tests" / "tracing" / "test_tracing_cluster.py")
+_spec = importlib.util.spec_from_file_location("tracing_cluster",
+                                               ROOT / "tests" / "tracing" / "test_tracing_cluster.py")
 tracing_cluster = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tracing_cluster)
+
+
+_spec = importlib.util.spec_from_file_location("runbook_lib", ROOT / "tests" / "runbooks" / "runbook_lib.py")
+runbook_lib = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(runbook_lib)
+RUNBOOK_QUERIES = runbook_lib.logsql_queries()
 
 
 def logsql(store: str, query: str, limit: int = 5000) -> list[dict]:
@@ -103,7 +110,8 @@ def deploy(label: str, stack: dict, store: str, version: str, **extra) -> tuple[
     varfile.write_text(json.dumps(variables, indent=1))
     inventory = work / "inventory.yml"
     inventory.write_text("all:\n  children:\n    agent_service:\n      hosts:\n        logs-test:\n"
-                         f"          ansible_connection: local\n          ansible_python_interpreter: {sys.executable}\n")
+                         "          ansible_connection: local\n"
+                         f"          ansible_python_interpreter: {sys.executable}\n")
     before = set(reports.glob("*.json"))
     env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false")
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections"))
@@ -202,7 +210,8 @@ def test_error_lines_outlive_the_pods_of_a_rolled_back_version(store, app):
         return lines if sent <= {line.get("request_id") for line in lines} else None
     lines = wait_for("the faulty version's error lines in the store", found, 60, 1)
     REPORT["rolled_back"] = {"query": query, "error_lines": len(lines), "requests_failed": len(sent),
-                             "pods": sorted(bad_pods), "found_seconds_after_pods_gone": round(time.monotonic() - gone_at, 2)}
+                             "pods": sorted(bad_pods),
+                             "found_seconds_after_pods_gone": round(time.monotonic() - gone_at, 2)}
     mine = [line for line in lines if line.get("request_id") in sent]
     # one error line per failed request, each from a pod of the faulty version that no longer exists
     assert sorted(line["request_id"] for line in mine) == sorted(sent), mine
@@ -222,7 +231,8 @@ def test_the_deploy_report_counts_the_new_versions_error_lines(stack, store, app
     logs = analysis["logs"]
     REPORT["deploy_report_logs"] = logs
     assert logs["error"] is None and logs["lines"] > 0, logs
-    assert f'service.version:="{ANALYSED_VERSION}"' in logs["query"] and f'k8s.namespace.name:="{LOG_NS}"' in logs["query"]
+    assert f'service.version:="{ANALYSED_VERSION}"' in logs["query"], logs
+    assert f'k8s.namespace.name:="{LOG_NS}"' in logs["query"], logs
     # the store's own answer for the same query over the same span: every one of those lines, by
     # request id, is an error line of the analysed version from the release's API pods
     lines = logsql(store, logs["query"].split(" | ")[0])
@@ -233,6 +243,25 @@ def test_the_deploy_report_counts_the_new_versions_error_lines(stack, store, app
     markdown = next((results_dir() / "logs-deploy" / "reports").glob(f"*{report.get('id', '')}*.md"), None)
     if markdown is not None:
         assert f"{logs['lines']}" in markdown.read_text()
+
+
+def test_runbook_queries_are_found(store):
+    """The runbooks have log queries to check (the offline tests in tests/runbooks decide which)."""
+    assert len(RUNBOOK_QUERIES) >= 20, RUNBOOK_QUERIES
+
+
+@pytest.mark.parametrize(("runbook", "query"), RUNBOOK_QUERIES,
+                         ids=[f"{name}-{i}" for i, (name, _) in enumerate(RUNBOOK_QUERIES)])
+def test_runbook_query_parses_on_the_store(store, runbook, query):
+    """Item 4: each runbook's query, as written, is accepted by the running store (a query it cannot
+    parse answers 400 with the parser's message)."""
+    data = urllib.parse.urlencode({"query": query, "limit": "1"}).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"{store}/select/logsql/query", data=data),
+                                    timeout=30) as resp:
+            assert resp.status == 200
+    except urllib.error.HTTPError as exc:
+        pytest.fail(f"{runbook}: the store refused the query ({exc.code}): {exc.read().decode()[:500]}\n{query}")
 
 
 def test_store_memory_and_disk(store):
