@@ -11,7 +11,7 @@ collection: venv ## make the checkout importable as agent_service.platform (syml
 	@mkdir -p $(dir $(COLLECTION_LINK))
 	@ln -sfn $(ROOT) $(COLLECTION_LINK)
 
-unit: collection debs ## pytest for plugins: module_utils, filters, modules (real git repos, real Prometheus)
+unit: collection debs victoria-logs ## pytest for plugins: module_utils, filters, modules (real git repos, real Prometheus, real VictoriaLogs)
 	@$(COLLECTION_PYTEST) --junitxml=$(RESULTS)/unit/collection.xml tests/unit
 
 sanity: collection ## ansible-test sanity (venv, no docker, empty ignore files), galaxy build + install + FQCN playbook

@@ -1,9 +1,11 @@
-"""Session fixtures for the module tests: the exporter and a real Prometheus scraping it."""
+"""Session fixtures for the module tests: the exporter and a real Prometheus scraping it, and a real
+VictoriaLogs (each test file writes its own log lines, in namespaces of its own)."""
 
 from __future__ import annotations
 
 import pytest
 from prometheus_server import Exporter, Prometheus
+from victoria_logs_server import VictoriaLogs
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +25,12 @@ def prometheus(exporter, tmp_path_factory):
         yield prom
     finally:
         prom.stop()
+
+
+@pytest.fixture(scope="session")
+def victoria_logs(tmp_path_factory):
+    store = VictoriaLogs(tmp_path_factory.mktemp("victoria-logs")).start()
+    try:
+        yield store
+    finally:
+        store.stop()
