@@ -45,7 +45,9 @@ def test_every_bad_input_is_named_with_its_value():
         "release_analysis_initial_delay": "1m30s", "release_analysis_threshold": 1.5, "release_analysis_count": 0,
         "release_analysis_failure_limit": -1, "release_backup_retention": 0, "release_bluegreen_keep": -1,
         "release_rollback_revision": -1, "release_backup_dir": "backups", "release_report_dir": "reports",
-        "release_values": "api.replicaCount=2"})
+        "release_values": "api.replicaCount=2", "release_logs_url": "victoria-logs:9428",
+        "release_logs_ui_url": "ftp://logs/select/vmui/",
+        "release_logs_error_query": 'k8s.namespace.name:="{namespace}" level:=error'})
     assert res.returncode != 0 and len(msgs) == 1, res.stdout[-3000:]
     msg = msgs[0]
     assert msg.startswith("Bad input: ") and msg.endswith(". Nothing was changed."), msg
@@ -68,6 +70,20 @@ def test_every_bad_input_is_named_with_its_value():
         'release_backup_dir must be an absolute path on the controller, got "backups"',
         'release_report_dir must be an absolute path on the controller, got "reports"',
         'release_values must be a mapping of chart values, got "api.replicaCount=2"',
+        'release_logs_url must be empty (no log count) or an http:// or https:// URL of VictoriaLogs, got '
+        '"victoria-logs:9428"',
+        'release_logs_ui_url must be empty (no link) or an http:// or https:// URL of the VictoriaLogs web UI, got '
+        '"ftp://logs/select/vmui/"',
+        'release_logs_error_query must be a LogsQL filter with the placeholder {version}, so that only the lines of '
+        'the new version count, got "k8s.namespace.name:=\\"{namespace}\\" level:=error"',
     ]:
         assert expected in msg, f"{expected!r} not in {msg!r}"
-    assert msg.count("; ") == 15, msg
+    assert msg.count("; ") == 18, msg
+
+
+def test_log_inputs_that_fit_pass():
+    res, msgs = _deploy("dev", {"release_version": "1.4.0", "release_logs_url": "http://127.0.0.1:9428",
+                                "release_logs_ui_url": "https://logs.example.com/select/vmui/",
+                                "release_logs_error_query": 'service.version:={version} level:=error'})
+    assert res.returncode != 0 and len(msgs) == 1, res.stdout[-3000:]
+    assert msgs[0].startswith("No kubeconfig: file /nonexistent/kubeconfig"), msgs
