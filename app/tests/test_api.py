@@ -142,10 +142,9 @@ def test_a_server_error_is_an_error_line(monkeypatch: pytest.MonkeyPatch, caplog
     """A 5xx answer's request line is at level error (the log store counts those per version),
     a 2xx one at info, and the probes stay at debug even when they fail."""
     import json
+    import logging
 
     from app.core.logging import JsonFormatter
-
-    import logging
 
     for client in make_client(monkeypatch, FAULT_ERROR_RATE="1.0"):
         # create_app's configure_logging replaced the root handlers, caplog's among them
