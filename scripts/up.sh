@@ -39,19 +39,28 @@ echo ">> up: monitoring stack"
 ansible-playbook -i inventories/dev agent_service.platform.monitoring "${extra_monitoring[@]}" -e "monitoring_stack_app_namespace=$ns" \
   -e "monitoring_stack_operator_crds_dir=$MONITORING_CRDS_DIR" -e "monitoring_stack_kubeconfig=$KUBECONFIG"
 
-# The analysis queries Prometheus from this machine: a port-forward for the deploy's duration.
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-kubectl -n monitoring port-forward svc/prometheus-operated "$port:9090" >"$state/port-forward.log" 2>&1 &
-pf=$!
-trap 'kill $pf 2>/dev/null || true' EXIT
-for _ in $(seq 30); do curl -fsS "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && break; sleep 1; done
-curl -fsS "http://127.0.0.1:$port/-/ready" >/dev/null \
-  || { echo "up: Prometheus does not answer through the port-forward: $(cat "$state/port-forward.log")" >&2; exit 1; }
+# The analysis queries Prometheus, and counts the new version's error lines in the log store,
+# from this machine: a port-forward to each for the deploy's duration.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+forward() {  # forward SERVICE PORT READY_PATH LOG: a port-forward to monitoring/SERVICE that answers READY_PATH
+  kubectl -n monitoring port-forward "svc/$1" "$2" >"$4" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 30); do curl -fsS "http://127.0.0.1:${2%%:*}$3" >/dev/null 2>&1 && return 0; sleep 1; done
+  echo "up: $1 does not answer through the port-forward: $(cat "$4")" >&2
+  return 1
+}
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+port=$(free_port)
+forward prometheus-operated "$port:9090" /-/ready "$state/port-forward.log"
+logs_port=$(free_port)
+forward victoria-logs "$logs_port:9428" /health "$state/port-forward-logs.log"
 
 echo ">> up: deploy (dev) of localhost/agent-service:$APP_IMAGE_TAG"
 ansible-playbook -i inventories/dev agent_service.platform.deploy \
   -e "release_version=$APP_IMAGE_TAG" -e "release_kubeconfig=$KUBECONFIG" \
   -e "release_prometheus_url=http://127.0.0.1:$port" -e "release_report_dir=$reports" \
+  -e "release_logs_url=http://127.0.0.1:$logs_port" \
   -e @"$root/testbed/up-deploy-vars.yml" \
   -e "release_backup_dir=$root/.cache/up/backups"
 echo ">> up: done in $(( $(date +%s) - start ))s"
@@ -64,6 +73,7 @@ The Agent Service runs in namespace '$ns'. To reach it:
   kubectl -n $ns port-forward svc/agent-service 8000:80              # API:          http://127.0.0.1:8000/docs
   kubectl -n monitoring port-forward svc/prometheus-operated 9090    # Prometheus:   http://127.0.0.1:9090
   kubectl -n monitoring port-forward svc/alertmanager-operated 9093  # Alertmanager: http://127.0.0.1:9093
+  kubectl -n monitoring port-forward svc/victoria-logs 9428         # logs (LogsQL): http://127.0.0.1:9428/select/vmui/
   Grafana: no offline image here (README, "Air-gapped use"); the dashboards ship as ConfigMaps
   labelled grafana_dashboard=1, which a Grafana sidecar picks up (kube_prometheus_stack mode).
 Deployment report: ${report:-<none found in $reports>}

@@ -239,26 +239,15 @@ def stack(cluster, receiver):
     inventory = f"[agent_service]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
     inv = results_dir() / "live-inventory.ini"
     inv.write_text(inventory)
+    # the test bed's settings, as `make up` uses them, and this test's own
     extra = {
-        "monitoring_stack_mode": "operator",
+        **load_yaml(ROOT / "testbed" / "monitoring-vars.yml"),
         "monitoring_stack_operator_crds_dir": crds,
         "monitoring_stack_app_namespace": APP_NS,
-        "monitoring_stack_cluster_name": "testbed",
-        "monitoring_stack_dev_exporters_enabled": True,
         "monitoring_stack_slack_webhook_url": f"http://{cluster['node_ip']}:{RECEIVER_PORT}/slack",
         "monitoring_stack_pagerduty_critical_routing_key": "test-critical-key",
         "monitoring_stack_pagerduty_database_routing_key": "test-database-key",
-        "monitoring_stack_grafana_enabled": False,
         "monitoring_stack_node_exporter_port": 59190,
-        # the test bed's kubelet cAdvisor cannot see containerd's containers (non-default socket)
-        "monitoring_stack_kubelet_container_metrics_path": "/metrics/resource",
-        "monitoring_stack_scrape_interval": "15s",
-        "monitoring_stack_evaluation_interval": "15s",
-        # the test bed's kubelet writes the pod logs under its own state directory, which
-        # `make cluster-down` removes, with the log agent's offsets beside them
-        "monitoring_stack_logs_pod_log_dir": "/var/lib/agent-testbed/pod-logs",
-        "monitoring_stack_logs_agent_state_dir": "/var/lib/agent-testbed/log-agent",
-        "monitoring_stack_logs_storage_size": "2Gi",
     }
     # profile_tasks prints each run's slowest tasks: install and idempotence side by side in the report
     env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
