@@ -40,6 +40,17 @@ REQUESTS = {
 BUCKETS = (("0.1", 90), ("0.25", 99), ("0.5", 100), ("+Inf", 100))
 
 
+def terminate(proc):
+    """Stop a server process: SIGTERM, then SIGKILL after 20 s."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Exporter:
     """GET /metrics renders the series; anything else is answered 501 Not Implemented."""
 
@@ -134,13 +145,7 @@ class Prometheus:
         raise RuntimeError(f"prometheus did not answer {promql!r} in {timeout}s: {last}")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if self.proc:
             self.log.close()
 

@@ -16,6 +16,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from prometheus_server import terminate
+
 
 def binary():
     """$VICTORIA_LOGS (exported by the Makefile), else $CACHE_DIR/monitoring-bin/victoria-logs."""
@@ -81,13 +83,7 @@ class VictoriaLogs:
             return [json.loads(line) for line in response.read().decode().splitlines() if line.strip()]
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if self.log:
             self.log.close()
             self.log = None
