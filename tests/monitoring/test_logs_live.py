@@ -168,11 +168,16 @@ def test_one_invocation_all_its_lines_from_the_store(store, app):
             by_pod.setdefault(line.get("k8s.pod.name"), []).append(line)
         if not (set(by_pod) & api_pods and set(by_pod) & worker_pods):
             return None
-        return {"trace_id": next(iter(trace_ids)), "lines": lines, "by_pod": by_pod, "api_lines": api_lines}
+        return {"trace_id": next(iter(trace_ids)), "lines": lines, "by_pod": by_pod, "api_lines": api_lines,
+                "found_at": time.time()}
 
     result = wait_for("the invocation's lines from the API and worker pods in the store", found, 30, 0.5)
     seconds = round(time.monotonic() - answered, 2)
+    # write-to-found: from the runtime's timestamp of the newest line (the worker's last) to the query
+    # that found them all (polled every 0.5 s)
+    newest = max(datetime.fromisoformat(line["_time"].replace("Z", "+00:00")).timestamp() for line in result["lines"])
     REPORT["invocation"] = {"request_id": request_id, "trace_id": result["trace_id"], "found_after_seconds": seconds,
+                            "newest_line_written_to_found_seconds": round(result["found_at"] - newest, 2),
                             "lines_per_pod": {pod: len(lines) for pod, lines in result["by_pod"].items()}}
     assert seconds <= 30, seconds
     # every line of the trace comes from this release's pods, with the fields the agent adds
