@@ -39,15 +39,18 @@ BAD_VERSION = "3.0.1"
 ANALYSED_VERSION = "3.0.0"
 REPORT: dict = {}
 
-_spec = importlib.util.spec_from_file_location("tracing_cluster",
-                                               ROOT / "tests" / "tracing" / "test_tracing_cluster.py")
-tracing_cluster = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tracing_cluster)
+
+def load(name: str, path):
+    """A helper module of another test directory (tests/ is no package), registered under ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-_spec = importlib.util.spec_from_file_location("runbook_lib", ROOT / "tests" / "runbooks" / "runbook_lib.py")
-runbook_lib = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(runbook_lib)
+# the trace test's collector (the spans' sink) and the runbooks' LogsQL queries
+tracing_cluster = load("tracing_cluster", ROOT / "tests" / "tracing" / "test_tracing_cluster.py")
+runbook_lib = load("runbook_lib", ROOT / "tests" / "runbooks" / "runbook_lib.py")
 RUNBOOK_QUERIES = runbook_lib.logsql_queries()
 
 
