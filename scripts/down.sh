@@ -9,6 +9,9 @@ if [ -n "$target" ] && [ "$target" != "$root/.testbed/kubeconfig" ]; then
   echo ">> down: removing the dev release and the monitoring stack from KUBECONFIG=$target"
   helm --kubeconfig "$target" uninstall agent-service -n dev --wait 2>/dev/null || true
   kubectl --kubeconfig "$target" delete namespace dev monitoring --ignore-not-found --wait=true
+  # the stack's cluster-wide objects (the agents' and kube-state-metrics' RBAC, the external metrics API)
+  kubectl --kubeconfig "$target" delete apiservice,clusterrolebinding,clusterrole \
+    -l app.kubernetes.io/part-of=agent-service-monitoring --ignore-not-found
   kubectl --kubeconfig "$target" get crd -o name | grep monitoring.coreos.com \
     | xargs -r kubectl --kubeconfig "$target" delete --ignore-not-found
 fi
