@@ -116,13 +116,14 @@ def deploy(label: str, stack: dict, store: str, version: str, **extra) -> tuple[
     inventory.write_text("all:\n  children:\n    agent_service:\n      hosts:\n        logs-test:\n"
                          "          ansible_connection: local\n"
                          f"          ansible_python_interpreter: {sys.executable}\n")
-    before = set(reports.glob("*.json"))
+    before = set(reports.rglob("*.json"))
     env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false")
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections"))
     proc = subprocess.run(["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / "deploy.yml"),
                            "-e", f"@{varfile}"], capture_output=True, text=True, env=env, timeout=900)
     (work / f"{label}.log").write_text(proc.stdout + proc.stderr)
-    new = sorted(set(reports.glob("*.json")) - before, key=lambda p: p.stat().st_mtime)
+    new = sorted((p for p in set(reports.rglob("*.json")) - before if "values" not in p.name),
+                 key=lambda p: p.stat().st_mtime)
     report = json.loads(new[-1].read_text()) if new else None
     if report is not None:
         report["_markdown"] = new[-1].with_suffix(".md").read_text()
@@ -146,9 +147,13 @@ def app(stack, store) -> dict:
         kubectl("delete", "namespace", LOG_NS, "--wait=false", check=False)
 
 
-def pods(component: str) -> set[str]:
-    return {p["metadata"]["name"] for p in kget("pods", "-n", LOG_NS, "-l",
-                                                f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}")["items"]}
+def pods(component: str, version: str | None = None) -> set[str]:
+    """This release's running pods of a component (of one version), those being deleted left out."""
+    selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}"
+    if version:
+        selector += f",app.kubernetes.io/version={version}"
+    return {p["metadata"]["name"] for p in kget("pods", "-n", LOG_NS, "-l", selector)["items"]
+            if not p["metadata"].get("deletionTimestamp")}
 
 
 def test_one_invocation_all_its_lines_from_the_store(store, app):
@@ -199,17 +204,20 @@ def test_one_invocation_all_its_lines_from_the_store(store, app):
 def test_error_lines_outlive_the_pods_of_a_rolled_back_version(store, app):
     """Item 3: a faulty version's error lines, found by its version label once a rollback removed its pods."""
     revision = json.loads(helm("history", RELEASE, "-n", LOG_NS, "-o", "json").stdout)[-1]["revision"]
-    helm("upgrade", RELEASE, str(CHART), "-n", LOG_NS, "--reuse-values", "--set", f"image.tag={BAD_VERSION}",
-         "--set-json", "config.faultErrorRate=1", "--wait", "--timeout", "5m")
-    bad_pods = pods("api")
-    assert {kget("pod", "-n", LOG_NS, p)["metadata"]["labels"]["app.kubernetes.io/version"] for p in bad_pods} \
-        == {BAD_VERSION}
-    sent = set()
-    for _ in range(10):
-        status, headers, _ = post(f"{app['api']}/v1/agents/assistant/invocations", {"input": "2+2"}, timeout=10)
-        assert status == 500, status
-        sent.add({k.lower(): v for k, v in headers.items()}["x-request-id"])
-    helm("rollback", RELEASE, str(revision), "-n", LOG_NS, "--wait", "--timeout", "5m")
+    sent, bad_pods = set(), set()
+    try:
+        helm("upgrade", RELEASE, str(CHART), "-n", LOG_NS, "--reuse-values", "--set", f"image.tag={BAD_VERSION}",
+             "--set-json", "config.faultErrorRate=1", "--wait", "--timeout", "5m")
+        # the Service sends requests to the new version's pods only once the old ones are gone
+        wait_for("only the faulty version's API pods", lambda: pods("api") == pods("api", BAD_VERSION), 120, 2)
+        bad_pods = pods("api", BAD_VERSION)
+        assert bad_pods
+        for _ in range(10):
+            status, headers, _ = post(f"{app['api']}/v1/agents/assistant/invocations", {"input": "2+2"}, timeout=10)
+            assert status == 500, status
+            sent.add({k.lower(): v for k, v in headers.items()}["x-request-id"])
+    finally:
+        helm("rollback", RELEASE, str(revision), "-n", LOG_NS, "--wait", "--timeout", "5m")
     wait_for("the faulty version's pods to be gone",
              lambda: not (bad_pods & {p["metadata"]["name"] for p in kget("pods", "-n", LOG_NS)["items"]}), 180, 2)
     gone_at = time.monotonic()
@@ -231,11 +239,12 @@ def test_error_lines_outlive_the_pods_of_a_rolled_back_version(store, app):
 
 
 def test_the_deploy_report_counts_the_new_versions_error_lines(stack, store, app):
-    """Item 5: a deploy of a version that fails every request; the analysis fails on the error rate and the
+    """Item 5: a deploy of a version that fails half its requests; the analysis fails on the error rate and the
     release rolls back, and the report shows, beside the error rate, the error-level lines that the store
-    holds for that version over the analysis: the same number the store gives for the report's query."""
+    holds for that version over the analysis: the lines the store gives for the report's query."""
     rc, out, report = deploy("faulty", stack, store, ANALYSED_VERSION,
-                             release_extra_values={"config": {"faultErrorRate": 1}})
+                             # half the requests fail: the smoke test (which retries) passes, the analysis does not
+                             release_extra_values={"config": {"faultErrorRate": 0.5}})
     assert report and report["verdict"] == "rolled_back", out[-4000:]
     analysis = report["analysis"]
     assert analysis["passed"] is False, analysis
@@ -244,10 +253,12 @@ def test_the_deploy_report_counts_the_new_versions_error_lines(stack, store, app
     assert logs["error"] is None and logs["lines"] > 0, logs
     assert f'service.version:="{ANALYSED_VERSION}"' in logs["query"], logs
     assert f'k8s.namespace.name:="{LOG_NS}"' in logs["query"], logs
-    # the store's own lines for the report's filter over the report's span: as many as the report
-    # counted, each an error line of the analysed version from one request of the analysis traffic
+    # the store's own lines for the report's filter over the report's span: those the report counted,
+    # each an error line of the analysed version from one failed request
     lines = logsql(store, logs["query"].split(" | stats ")[0], start=logs["start"], end=logs["end"])
-    assert len(lines) == logs["lines"], (len(lines), logs)
+    # the store makes a line searchable about 1.3 s after it is written: lines of the span's last
+    # second may arrive after the count (the traffic sends at most 5 requests a second)
+    assert logs["lines"] <= len(lines) <= logs["lines"] + 10, (len(lines), logs)
     assert {line["service.version"] for line in lines} == {ANALYSED_VERSION}, lines[:3]
     assert {line["level"] for line in lines} == {"error"}, lines[:3]
     ids = [line.get("request_id") for line in lines]
