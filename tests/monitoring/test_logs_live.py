@@ -69,14 +69,14 @@ def helm(*args: str) -> subprocess.CompletedProcess:
 
 
 def post(url: str, body: dict | None = None, timeout: float = 30) -> tuple[int, dict, dict]:
-    """(status, headers, JSON body) of a POST, error statuses included."""
+    """(status, headers by lower-case name, JSON body) of a POST, error statuses included."""
     req = urllib.request.Request(url, data=json.dumps(body or {}).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, dict(resp.headers), json.loads(resp.read() or b"{}")
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, json.loads(resp.read() or b"{}")
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), json.loads(exc.read() or b"{}")
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, json.loads(exc.read() or b"{}")
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,7 @@ def test_one_invocation_all_its_lines_from_the_store(store, app):
                                  {"input": "what is 2+3*4; lookup celery"})
     answered = time.monotonic()
     assert status in (200, 201, 202) and body.get("status") == "succeeded", (status, body)
-    request_id = {k.lower(): v for k, v in headers.items()}["x-request-id"]
+    request_id = headers["x-request-id"]
     api_pods, worker_pods = pods("api"), pods("worker")
 
     def found():
@@ -215,7 +215,7 @@ def test_error_lines_outlive_the_pods_of_a_rolled_back_version(store, app):
         for _ in range(10):
             status, headers, _ = post(f"{app['api']}/v1/agents/assistant/invocations", {"input": "2+2"}, timeout=10)
             assert status == 500, status
-            sent.add({k.lower(): v for k, v in headers.items()}["x-request-id"])
+            sent.add(headers["x-request-id"])
     finally:
         helm("rollback", RELEASE, str(revision), "-n", LOG_NS, "--wait", "--timeout", "5m")
     wait_for("the faulty version's pods to be gone",
